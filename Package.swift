@@ -1,0 +1,67 @@
+// swift-tools-version:6.1
+// plainmode: an MPTCP plain-mode concentrator (draft-boucadair-mptcp-plain-mode-08).
+// Modules are split by dependency weight: the wire-format modules (WireFormat, PlainMode,
+// PortSets, PCP) are pure Swift with no syscalls and no Foundation; heavier layers sit on top.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "plainmode",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "plainmode", targets: ["plainmode"]),
+        .library(name: "WireFormat", targets: ["WireFormat"]),
+        .library(name: "PlainMode", targets: ["PlainMode"]),
+        .library(name: "PortSets", targets: ["PortSets"]),
+        .library(name: "PCP", targets: ["PCP"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure wire formats: addresses, IPv4/IPv6/TCP/UDP headers, checksums.
+        .target(name: "WireFormat", swiftSettings: strict),
+        // Plain Mode option codec, PM-block parser, UDP length framing.
+        .target(name: "PlainMode", dependencies: ["WireFormat"], swiftSettings: strict),
+        // PSID port sets (RFC 7597/7618) and contiguous port ranges (RFC 7753).
+        .target(name: "PortSets", swiftSettings: strict),
+        // PCP messages (RFC 6887) with the PORT_SET option (RFC 7753).
+        .target(name: "PCP", dependencies: ["WireFormat"], swiftSettings: strict),
+        // libnetfilter_queue + libmnl, for the packet plane.
+        .systemLibrary(
+            name: "CNetfilterQueue",
+            pkgConfig: "libnetfilter_queue",
+            providers: [.apt(["libnetfilter-queue-dev", "libmnl-dev"])]
+        ),
+        // Operator-facing renderings (text and JSON) of the codecs, shared by the CLI and tests.
+        .target(
+            name: "PlainModeTools",
+            dependencies: ["WireFormat", "PlainMode", "PortSets", "PCP"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "plainmode",
+            dependencies: [
+                "PlainModeTools", "WireFormat", "PlainMode", "PortSets", "PCP", "CNetfilterQueue",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // libFuzzer targets: build with `swift build --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING`.
+        .executableTarget(name: "fuzz-packet", dependencies: ["WireFormat"], path: "Tests/Fuzz/fuzz-packet"),
+        .executableTarget(name: "fuzz-pm-block", dependencies: ["PlainMode"], path: "Tests/Fuzz/fuzz-pm-block"),
+        .executableTarget(name: "fuzz-udp-framing", dependencies: ["PlainMode"], path: "Tests/Fuzz/fuzz-udp-framing"),
+        .executableTarget(name: "fuzz-pcp", dependencies: ["PCP"], path: "Tests/Fuzz/fuzz-pcp"),
+
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
+        .testTarget(name: "PlainModeTests", dependencies: ["PlainMode", "WireFormat"]),
+        .testTarget(name: "PortSetsTests", dependencies: ["PortSets"]),
+        .testTarget(name: "PCPTests", dependencies: ["PCP", "WireFormat"]),
+        .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
+    ]
+)
