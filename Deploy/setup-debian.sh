@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages plainmode builds and runs against (run as root).
+# The Swift 6.3 toolchain itself must already be on PATH (swift --version).
+set -euo pipefail
+packages=(libnetfilter-queue-dev libmnl-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    echo "setup: installed ${missing[*]}"
+fi
+if ! command -v swift >/dev/null; then
+    echo "setup: swift is not on PATH; install the Swift 6.3 toolchain (e.g. under /opt/swift) first" >&2
+    exit 1
+fi
