@@ -24,52 +24,61 @@ public struct PlainModeBlockParser: Sendable {
         self.policy = policy
     }
 
-    /// Bytes of the block seen so far (what a timeout or a limit log line reports).
+    /// Bytes of the block so far: accepted options, plus the whole length of an option whose
+    /// Length byte has arrived (what a timeout or a limit log line reports).
     @inlinable public var bytesConsumed: Int { totalConsumed }
 
     /// Feeds the next read. After `.complete` or an error the parser must not be fed again.
+    ///
+    /// The cap is charged a whole option at a time, as soon as its Length byte is known (and one
+    /// byte for the EOL), so a read boundary never changes which error a block gets.
     @inlinable
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(PlainModeError) -> Progress {
         precondition(!finished, "PlainModeBlockParser fed after it finished")
         var offset = 0
-        while offset < bytes.count {
+        let count = bytes.count
+        while offset < count {
             if pendingCount == 0 {
                 // Start of an option (or the EOL).
                 let kind = bytes[offset]
                 if kind == PlainMode.endOfOptions {
-                    try advance(by: 1)
+                    try reserve(1)
                     try policy.check(source: block.source, destination: block.destination)
                     finished = true
                     return .complete(block, consumed: offset + 1)
                 }
                 guard kind == PlainMode.optionKind else { throw .unexpectedOptionKind(kind) }
-                if offset + 2 <= bytes.count {
-                    let length = bytes[offset + 1]
-                    guard PlainModeOption.layout(ofLength: length) != nil else { throw .badLength(length) }
-                    if offset + Int(length) <= bytes.count {
-                        // Fast path: the whole option is in this read.
-                        try advance(by: Int(length))
-                        try accept(PlainModeOption.decode(
-                            UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + Int(length)]), subtype: policy.subtype))
-                        offset += Int(length)
-                        continue
-                    }
+                guard offset + 2 <= count else {
+                    // Only the kind byte: wait for the Length.
+                    pending[0] = kind
+                    pendingCount = 1
+                    return .needMoreBytes
                 }
+                let length = try reserveOption(lengthByte: bytes[offset + 1])
+                if offset + length <= count {
+                    // Fast path: the whole option is in this read.
+                    try accept(PlainModeOption.decode(
+                        UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), subtype: policy.subtype))
+                    offset += length
+                    continue
+                }
+                gather(UnsafeRawBufferPointer(rebasing: bytes[offset..<count]))
+                return .needMoreBytes
             }
-            // Slow path: the option is split; gather it in `pending`.
+            // Slow path: continue an option split across reads.
             if pendingCount == 1 {
-                let length = bytes[offset]
-                guard PlainModeOption.layout(ofLength: length) != nil else { throw .badLength(length) }
+                _ = try reserveOption(lengthByte: bytes[offset])
+                pending[1] = bytes[offset]
+                pendingCount = 2
+                offset += 1
             }
-            let needed = pendingCount < 2 ? 2 : Int(pending[1])
-            let take = min(needed - pendingCount, bytes.count - offset)
-            try advance(by: take)
-            for i in 0..<take { pending[pendingCount + i] = bytes[offset + i] }
-            pendingCount += take
+            let take = min(Int(pending[1]) - pendingCount, count - offset)
+            gather(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take]))
             offset += take
-            if pendingCount >= 2 && pendingCount == Int(pending[1]) {
+            if pendingCount == Int(pending[1]) {
+                let length = pendingCount
                 let option = try pending.span.bytes.withUnsafeBytes { (raw) throws(PlainModeError) in
-                    try PlainModeOption.decode(UnsafeRawBufferPointer(rebasing: raw[0..<pendingCount]), subtype: policy.subtype)
+                    try PlainModeOption.decode(UnsafeRawBufferPointer(rebasing: raw[0..<length]), subtype: policy.subtype)
                 }
                 pendingCount = 0
                 try accept(option)
@@ -78,11 +87,27 @@ public struct PlainModeBlockParser: Sendable {
         return .needMoreBytes
     }
 
-    /// Counts block bytes against the cap before they are used.
+    /// Validates an option's Length byte and charges the whole option against the cap.
     @inlinable
-    mutating func advance(by count: Int) throws(PlainModeError) {
+    mutating func reserveOption(lengthByte: UInt8) throws(PlainModeError) -> Int {
+        guard PlainModeOption.layout(ofLength: lengthByte) != nil else { throw .badLength(lengthByte) }
+        try reserve(Int(lengthByte))
+        return Int(lengthByte)
+    }
+
+    @inlinable
+    mutating func reserve(_ count: Int) throws(PlainModeError) {
         totalConsumed += count
         guard totalConsumed <= policy.maximumBlockLength else { throw .blockTooLong(limit: policy.maximumBlockLength) }
+    }
+
+    /// Appends bytes of a split option to `pending` (never more than its Length).
+    @inlinable
+    mutating func gather(_ bytes: UnsafeRawBufferPointer) {
+        for byte in bytes {
+            pending[pendingCount] = byte
+            pendingCount += 1
+        }
     }
 
     @inlinable

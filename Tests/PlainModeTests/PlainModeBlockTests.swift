@@ -139,6 +139,23 @@ private let v6Source = hex("1E 16 E8 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 0
         #expect(PlainModePolicy().maximumBlockLength == 45)
     }
 
+    /// Fuzzer finding (Tests/Fuzz/crashes/pm-block-cap-error-kind): options filling the cap exactly,
+    /// then a bad Length. Every read boundary must give the error the whole read gives.
+    @Test func errorDoesNotDependOnReadBoundaries() {
+        let tight = PlainModePolicy(maximumBlockLength: 8)
+        let streams: [([UInt8], PlainModeError)] = [
+            (v4Source + [0x1E, 0x09], .badLength(9)),
+            (v4Source + [0x1E, 0x0A, 0xE0], .blockTooLong(limit: 8)),
+            (v4Source + [0x00], .blockTooLong(limit: 8)),
+        ]
+        for (stream, expected) in streams {
+            #expect(parseInPieces(stream, cuts: [], policy: tight)?.failure == expected)
+            for cut in 0...stream.count {
+                #expect(parseInPieces(stream, cuts: [cut], policy: tight)?.failure == expected, "cut at \(cut)")
+            }
+        }
+    }
+
     @Test func truncated() {
         #expect(throws: PlainModeError.truncated) { try PlainModeBlock.parse(Array(v4Destination[0..<5])) }
     }
