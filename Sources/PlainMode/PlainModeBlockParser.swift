@@ -15,7 +15,15 @@ public struct PlainModeBlockParser: Sendable {
     /// Bytes of the block consumed so far, over all reads.
     @usableFromInline var totalConsumed = 0
     /// An option split across reads: its first `pendingCount` bytes.
-    @usableFromInline var pending: InlineArray<22, UInt8> = .init(repeating: 0)
+    @usableFromInline var pending: (UInt64, UInt64, UInt64) = (0, 0, 0)
+
+    @inlinable @inline(__always)
+    func pendingByte(_ index: Int) -> UInt8 { withUnsafeBytes(of: pending) { $0[index] } }
+
+    @inlinable @inline(__always)
+    mutating func setPendingByte(_ index: Int, _ value: UInt8) {
+        withUnsafeMutableBytes(of: &pending) { $0[index] = value }
+    }
     @usableFromInline var pendingCount = 0
     @usableFromInline var finished = false
 
@@ -50,7 +58,7 @@ public struct PlainModeBlockParser: Sendable {
                 guard kind == PlainMode.optionKind else { throw .unexpectedOptionKind(kind) }
                 guard offset + 2 <= count else {
                     // Only the kind byte: wait for the Length.
-                    pending[0] = kind
+                    setPendingByte(0, kind)
                     pendingCount = 1
                     return .needMoreBytes
                 }
@@ -68,18 +76,22 @@ public struct PlainModeBlockParser: Sendable {
             // Slow path: continue an option split across reads.
             if pendingCount == 1 {
                 _ = try reserveOption(lengthByte: bytes[offset])
-                pending[1] = bytes[offset]
+                setPendingByte(1, bytes[offset])
                 pendingCount = 2
                 offset += 1
             }
-            let take = min(Int(pending[1]) - pendingCount, count - offset)
+            let take = min(Int(pendingByte(1)) - pendingCount, count - offset)
             gather(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take]))
             offset += take
-            if pendingCount == Int(pending[1]) {
+            if pendingCount == Int(pendingByte(1)) {
                 let length = pendingCount
-                let option = try pending.span.bytes.withUnsafeBytes { (raw) throws(PlainModeError) in
-                    try PlainModeOption.decode(UnsafeRawBufferPointer(rebasing: raw[0..<length]), subtype: policy.subtype)
+                let gathered = pending
+                let decoded: Result<PlainModeOption, PlainModeError> = withUnsafeBytes(of: gathered) { raw in
+                    do throws(PlainModeError) {
+                        return .success(try PlainModeOption.decode(UnsafeRawBufferPointer(rebasing: raw[0..<length]), subtype: policy.subtype))
+                    } catch { return .failure(error) }
                 }
+                let option = try decoded.get()
                 pendingCount = 0
                 try accept(option)
             }
@@ -88,14 +100,14 @@ public struct PlainModeBlockParser: Sendable {
     }
 
     /// Validates an option's Length byte and charges the whole option against the cap.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func reserveOption(lengthByte: UInt8) throws(PlainModeError) -> Int {
         guard PlainModeOption.layout(ofLength: lengthByte) != nil else { throw .badLength(lengthByte) }
         try reserve(Int(lengthByte))
         return Int(lengthByte)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func reserve(_ count: Int) throws(PlainModeError) {
         totalConsumed += count
         guard totalConsumed <= policy.maximumBlockLength else { throw .blockTooLong(limit: policy.maximumBlockLength) }
@@ -105,12 +117,12 @@ public struct PlainModeBlockParser: Sendable {
     @inlinable
     mutating func gather(_ bytes: UnsafeRawBufferPointer) {
         for byte in bytes {
-            pending[pendingCount] = byte
+            setPendingByte(pendingCount, byte)
             pendingCount += 1
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func accept(_ option: PlainModeOption) throws(PlainModeError) {
         try policy.check(option)
         switch option.direction {

@@ -69,7 +69,7 @@ public struct PlainModeOption: Hashable, Sendable {
     }
 
     /// Validates a Length byte; the family and port presence follow from it.
-    @inlinable
+    @inlinable @inline(__always)
     static func layout(ofLength length: UInt8) -> (isIPv4: Bool, hasPort: Bool)? {
         switch length {
         case 8: (true, false)
@@ -82,7 +82,7 @@ public struct PlainModeOption: Hashable, Sendable {
 
     /// Decodes one whole option at the start of `bytes` (kind byte first). Checks the layout
     /// and subtype only; `PlainModePolicy` judges the content.
-    @inlinable
+    @inlinable @inline(__always)
     public static func decode(_ bytes: UnsafeRawBufferPointer, subtype expected: UInt8 = PlainMode.defaultSubtype)
         throws(PlainModeError) -> PlainModeOption
     {

@@ -31,14 +31,14 @@ public struct PlainModePolicy: Hashable, Sendable {
     }
 
     /// Checks one option as soon as it is decoded (address class, protocol).
-    @inlinable
+    @inlinable @inline(__always)
     public func check(_ option: PlainModeOption) throws(PlainModeError) {
         if let kind = option.address.forbiddenKind { throw .forbiddenAddress(kind, option.direction) }
         guard enabledProtocols.contains(option.protocolNumber) else { throw .protocolNotEnabled(option.protocolNumber) }
     }
 
     /// Checks the whole block once its EOL is seen.
-    @inlinable
+    @inlinable @inline(__always)
     public func check(source: PlainModeOption?, destination: PlainModeOption?) throws(PlainModeError) {
         if requiresDestination && destination == nil { throw .missingDestination }
         if requiresSource && source == nil { throw .missingSource }
@@ -89,7 +89,7 @@ public struct ProtocolSet: Hashable, Sendable, ExpressibleByArrayLiteral {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func contains(_ protocolNumber: UInt8) -> Bool {
         let word: UInt64
         switch protocolNumber >> 6 {

@@ -1,4 +1,4 @@
-internal import WireFormat
+public import WireFormat
 
 /// Turns a framed byte stream, read in arbitrary pieces, back into whole datagrams.
 ///
@@ -42,6 +42,7 @@ public struct UDPFrameDecoder: ~Copyable {
 
     /// Feeds one read; calls `deliver` with each datagram completed by it, in order. The
     /// buffer passed to `deliver` is valid only during the call.
+    @inlinable
     public mutating func decode(
         _ bytes: UnsafeRawBufferPointer, deliver: (UnsafeRawBufferPointer) -> Void
     ) throws(UDPFramingError) {

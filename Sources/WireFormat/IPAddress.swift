@@ -6,17 +6,13 @@ public enum IPAddress: Hashable, Sendable {
 
     /// Why an address can never be a relay endpoint (draft 4.2: ignore multicast, broadcast and
     /// loopback; unspecified is meaningless as an endpoint). nil when the address is usable.
-    @inlinable
+    @inlinable @inline(__always)
     public var forbiddenKind: ForbiddenAddressKind? {
         switch self {
         case .v4(let a):
-            if a.isBroadcast { return .broadcast }
-            if a.isMulticast { return .multicast }
-            if a.isLoopback { return .loopback }
-            if a.isUnspecified { return .unspecified }
-            return nil
+            return a.forbiddenKind
         case .v6(let a):
-            if let mapped = a.ipv4Mapped { return IPAddress.v4(mapped).forbiddenKind }
+            if let mapped = a.ipv4Mapped { return mapped.forbiddenKind }
             if a.isMulticast { return .multicast }
             if a.isLoopback { return .loopback }
             if a.isUnspecified { return .unspecified }
@@ -25,6 +21,18 @@ public enum IPAddress: Hashable, Sendable {
     }
 
     @inlinable public var isIPv4: Bool { if case .v4 = self { true } else { false } }
+}
+
+extension IPv4Address {
+    /// The RFC 6890 class that rules this address out as a relay endpoint, if any.
+    @inlinable @inline(__always)
+    public var forbiddenKind: ForbiddenAddressKind? {
+        if isBroadcast { return .broadcast }
+        if isMulticast { return .multicast }
+        if isLoopback { return .loopback }
+        if isUnspecified { return .unspecified }
+        return nil
+    }
 }
 
 /// The address classes that RFC 6890 and the draft rule out as relay endpoints.

@@ -35,7 +35,7 @@ public struct IPv4Header: Equatable, Sendable {
     @inlinable public var isFragment: Bool { flagsAndFragmentOffset & 0x3FFF != 0 }
 
     /// Decodes the header at the start of `bytes`; `totalLength` must fit in the buffer.
-    @inlinable
+    @inlinable @inline(__always)
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(PacketError) -> IPv4Header {
         guard bytes.count >= minimumLength else {
             throw .truncated(layer: .ipv4, needed: minimumLength, available: bytes.count)

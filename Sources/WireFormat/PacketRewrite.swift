@@ -8,7 +8,7 @@ public enum PacketEndpoint: Sendable { case source, destination }
 
 extension ParsedPacket {
     /// Replaces an IPv4 address and adjusts the header and transport checksums.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func rewriteIPv4Address(
         _ endpoint: PacketEndpoint, to new: IPv4Address, in packet: UnsafeMutableRawBufferPointer
     ) {
@@ -39,7 +39,7 @@ extension ParsedPacket {
     }
 
     /// Replaces the TCP or UDP port and adjusts the transport checksum.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func rewritePort(_ endpoint: PacketEndpoint, to new: UInt16, in packet: UnsafeMutableRawBufferPointer) {
         let fieldOffset = transportOffset + (endpoint == .source ? 0 : 2)
         let old: UInt16
@@ -62,7 +62,7 @@ extension ParsedPacket {
         }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func adjustTransportChecksum(
         in packet: UnsafeMutableRawBufferPointer, _ adjust: (UInt16, Bool) -> UInt16
     ) {

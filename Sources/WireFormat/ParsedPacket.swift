@@ -62,7 +62,7 @@ public struct ParsedPacket: Equatable, Sendable {
     }
 
     /// Decodes an IPv4 or IPv6 packet that starts at the first byte of `bytes`.
-    @inlinable
+    @inlinable @inline(__always)
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(PacketError) -> ParsedPacket {
         guard let first = bytes.first else { throw .truncated(layer: .ipv4, needed: 1, available: 0) }
         let source: IPAddress

@@ -45,7 +45,7 @@ public struct TCPHeader: Equatable, Sendable {
     @inlinable public var isInitialSYN: Bool { flags.contains(.syn) && !flags.contains(.ack) }
 
     /// Decodes the TCP header at the start of `bytes` (the transport segment).
-    @inlinable
+    @inlinable @inline(__always)
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(PacketError) -> TCPHeader {
         guard bytes.count >= minimumLength else {
             throw .truncated(layer: .tcp, needed: minimumLength, available: bytes.count)

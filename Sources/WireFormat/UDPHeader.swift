@@ -18,7 +18,7 @@ public struct UDPHeader: Equatable, Sendable {
     public var checksum: UInt16
 
     /// Decodes the header at the start of `bytes` (the datagram).
-    @inlinable
+    @inlinable @inline(__always)
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(PacketError) -> UDPHeader {
         guard bytes.count >= length else { throw .truncated(layer: .udp, needed: length, available: bytes.count) }
         var totalLength = Int(bytes.wireUInt16(at: 4))
