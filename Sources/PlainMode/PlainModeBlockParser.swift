@@ -62,11 +62,14 @@ public struct PlainModeBlockParser: Sendable {
                     pendingCount = 1
                     return .needMoreBytes
                 }
-                let length = try reserveOption(lengthByte: bytes[offset + 1])
+                let lengthByte = bytes[offset + 1]
+                guard let layout = PlainModeOption.layout(ofLength: lengthByte) else { throw .badLength(lengthByte) }
+                let length = Int(lengthByte)
+                try reserve(length)
                 if offset + length <= count {
-                    // Fast path: the whole option is in this read.
-                    try accept(PlainModeOption.decode(
-                        UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), subtype: policy.subtype))
+                    // Fast path: the whole option is in this read; kind, Length and extent are checked.
+                    try accept(PlainModeOption.decode(bytes, at: offset, length: length, isIPv4: layout.isIPv4,
+                                                      hasPort: layout.hasPort, subtype: policy.subtype))
                     offset += length
                     continue
                 }

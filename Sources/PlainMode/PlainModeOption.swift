@@ -82,23 +82,30 @@ public struct PlainModeOption: Hashable, Sendable {
 
     /// Decodes one whole option at the start of `bytes` (kind byte first). Checks the layout
     /// and subtype only; `PlainModePolicy` judges the content.
-    @inlinable @inline(__always)
+    @inlinable
     public static func decode(_ bytes: UnsafeRawBufferPointer, subtype expected: UInt8 = PlainMode.defaultSubtype)
         throws(PlainModeError) -> PlainModeOption
     {
         guard bytes.count >= 2 else { throw .truncated }
         guard bytes[0] == PlainMode.optionKind else { throw .unexpectedOptionKind(bytes[0]) }
         guard let layout = layout(ofLength: bytes[1]) else { throw .badLength(bytes[1]) }
-        let length = Int(bytes[1])
-        guard bytes.count >= length else { throw .truncated }
-        let subtypeAndFlags = bytes[2]
+        guard bytes.count >= Int(bytes[1]) else { throw .truncated }
+        return try decode(bytes, at: 0, length: Int(bytes[1]), isIPv4: layout.isIPv4, hasPort: layout.hasPort, subtype: expected)
+    }
+
+    /// Decodes an option whose kind, Length (`length`, giving `isIPv4` and `hasPort`) and extent
+    /// inside `bytes` the caller has already checked: the parser's fast path.
+    @inlinable @inline(__always)
+    static func decode(
+        _ bytes: UnsafeRawBufferPointer, at offset: Int, length: Int, isIPv4: Bool, hasPort: Bool, subtype expected: UInt8
+    ) throws(PlainModeError) -> PlainModeOption {
+        let subtypeAndFlags = bytes[offset + 2]
         guard subtypeAndFlags >> 4 == expected else { throw .unknownSubtype(subtypeAndFlags >> 4) }
-        let address: IPAddress = layout.isIPv4 ? .v4(bytes.wireIPv4Address(at: 4)) : .v6(bytes.wireIPv6Address(at: 4))
         return PlainModeOption(
             direction: subtypeAndFlags & 0x08 != 0 ? .source : .destination,
-            protocolNumber: bytes[3],
-            address: address,
-            port: layout.hasPort ? bytes.wireUInt16(at: length - 2) : nil,
+            protocolNumber: bytes[offset + 3],
+            address: isIPv4 ? .v4(bytes.wireIPv4Address(at: offset + 4)) : .v6(bytes.wireIPv6Address(at: offset + 4)),
+            port: hasPort ? bytes.wireUInt16(at: offset + length - 2) : nil,
             subtype: subtypeAndFlags >> 4,
             flags: subtypeAndFlags & 0x07
         )
