@@ -40,12 +40,14 @@ public struct PlainModeBlockParser: Sendable {
     ///
     /// The cap is charged a whole option at a time, as soon as its Length byte is known (and one
     /// byte for the EOL), so a read boundary never changes which error a block gets.
+    // Offsets and counts are bounded by a buffer's size, so the fast path adds with &+.
     @inlinable
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(PlainModeError) -> Progress {
         precondition(!finished, "PlainModeBlockParser fed after it finished")
         var offset = 0
         let count = bytes.count
         while offset < count {
+            let option: PlainModeOption
             if pendingCount == 0 {
                 // Start of an option (or the EOL).
                 let kind = bytes[offset]
@@ -53,53 +55,59 @@ public struct PlainModeBlockParser: Sendable {
                     try reserve(1)
                     try policy.check(source: block.source, destination: block.destination)
                     finished = true
-                    return .complete(block, consumed: offset + 1)
+                    return .complete(block, consumed: offset &+ 1)
                 }
                 guard kind == PlainMode.optionKind else { throw .unexpectedOptionKind(kind) }
-                guard offset + 2 <= count else {
+                guard offset &+ 2 <= count else {
                     // Only the kind byte: wait for the Length.
                     setPendingByte(0, kind)
                     pendingCount = 1
                     return .needMoreBytes
                 }
-                let lengthByte = bytes[offset + 1]
+                let lengthByte = bytes[offset &+ 1]
                 guard let layout = PlainModeOption.layout(ofLength: lengthByte) else { throw .badLength(lengthByte) }
                 let length = Int(lengthByte)
                 try reserve(length)
-                if offset + length <= count {
-                    // Fast path: the whole option is in this read; kind, Length and extent are checked.
-                    try accept(PlainModeOption.decode(bytes, at: offset, length: length, isIPv4: layout.isIPv4,
-                                                      hasPort: layout.hasPort, subtype: policy.subtype))
-                    offset += length
-                    continue
+                guard offset &+ length <= count else {
+                    gather(UnsafeRawBufferPointer(rebasing: bytes[offset..<count]))
+                    return .needMoreBytes
                 }
-                gather(UnsafeRawBufferPointer(rebasing: bytes[offset..<count]))
-                return .needMoreBytes
-            }
-            // Slow path: continue an option split across reads.
-            if pendingCount == 1 {
-                _ = try reserveOption(lengthByte: bytes[offset])
-                setPendingByte(1, bytes[offset])
-                pendingCount = 2
-                offset += 1
-            }
-            let take = min(Int(pendingByte(1)) - pendingCount, count - offset)
-            gather(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take]))
-            offset += take
-            if pendingCount == Int(pendingByte(1)) {
-                let length = pendingCount
-                let gathered = pending
-                let decoded: Result<PlainModeOption, PlainModeError> = withUnsafeBytes(of: gathered) { raw in
-                    do throws(PlainModeError) {
-                        return .success(try PlainModeOption.decode(UnsafeRawBufferPointer(rebasing: raw[0..<length]), subtype: policy.subtype))
-                    } catch { return .failure(error) }
+                // Fast path: the whole option is in this read; kind, Length and extent are checked.
+                option = try PlainModeOption.decode(bytes, at: offset, length: length, isIPv4: layout.isIPv4,
+                                                    hasPort: layout.hasPort, subtype: policy.subtype)
+                offset &+= length
+            } else {
+                // Slow path: continue an option split across reads.
+                if pendingCount == 1 {
+                    _ = try reserveOption(lengthByte: bytes[offset])
+                    setPendingByte(1, bytes[offset])
+                    pendingCount = 2
+                    offset &+= 1
                 }
-                let option = try decoded.get()
+                let take = min(Int(pendingByte(1)) &- pendingCount, count &- offset)
+                gather(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset &+ take]))
+                offset &+= take
+                // Not complete means the read is used up.
+                guard pendingCount == Int(pendingByte(1)) else { return .needMoreBytes }
+                option = try decodePending()
                 pendingCount = 0
-                try accept(option)
             }
+            try accept(option)
         }
         return .needMoreBytes
+    }
+
+    /// Decodes the option gathered in `pending`.
+    @usableFromInline
+    func decodePending() throws(PlainModeError) -> PlainModeOption {
+        let length = pendingCount
+        let gathered = pending
+        let decoded: Result<PlainModeOption, PlainModeError> = withUnsafeBytes(of: gathered) { raw in
+            do throws(PlainModeError) {
+                return .success(try PlainModeOption.decode(UnsafeRawBufferPointer(rebasing: raw[0..<length]), subtype: policy.subtype))
+            } catch { return .failure(error) }
+        }
+        return try decoded.get()
     }
 
     /// Validates an option's Length byte and charges the whole option against the cap.
@@ -112,7 +120,7 @@ public struct PlainModeBlockParser: Sendable {
 
     @inlinable @inline(__always)
     mutating func reserve(_ count: Int) throws(PlainModeError) {
-        totalConsumed += count
+        totalConsumed &+= count
         guard totalConsumed <= policy.maximumBlockLength else { throw .blockTooLong(limit: policy.maximumBlockLength) }
     }
 

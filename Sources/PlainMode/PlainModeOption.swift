@@ -99,13 +99,13 @@ public struct PlainModeOption: Hashable, Sendable {
     static func decode(
         _ bytes: UnsafeRawBufferPointer, at offset: Int, length: Int, isIPv4: Bool, hasPort: Bool, subtype expected: UInt8
     ) throws(PlainModeError) -> PlainModeOption {
-        let subtypeAndFlags = bytes[offset + 2]
+        let subtypeAndFlags = bytes[offset &+ 2]
         guard subtypeAndFlags >> 4 == expected else { throw .unknownSubtype(subtypeAndFlags >> 4) }
         return PlainModeOption(
             direction: subtypeAndFlags & 0x08 != 0 ? .source : .destination,
-            protocolNumber: bytes[offset + 3],
-            address: isIPv4 ? .v4(bytes.wireIPv4Address(at: offset + 4)) : .v6(bytes.wireIPv6Address(at: offset + 4)),
-            port: hasPort ? bytes.wireUInt16(at: offset + length - 2) : nil,
+            protocolNumber: bytes[offset &+ 3],
+            address: isIPv4 ? .v4(bytes.wireIPv4Address(at: offset &+ 4)) : .v6(bytes.wireIPv6Address(at: offset &+ 4)),
+            port: hasPort ? bytes.wireUInt16(at: offset &+ length &- 2) : nil,
             subtype: subtypeAndFlags >> 4,
             flags: subtypeAndFlags & 0x07
         )

@@ -91,14 +91,9 @@ public struct ProtocolSet: Hashable, Sendable, ExpressibleByArrayLiteral {
 
     @inlinable @inline(__always)
     public func contains(_ protocolNumber: UInt8) -> Bool {
-        let word: UInt64
-        switch protocolNumber >> 6 {
-        case 0: word = words.0
-        case 1: word = words.1
-        case 2: word = words.2
-        default: word = words.3
-        }
-        return word & (UInt64(1) << UInt64(protocolNumber & 63)) != 0
+        // Index the word directly: branch-free, one load and one shift.
+        let word = withUnsafeBytes(of: words) { $0.load(fromByteOffset: Int(protocolNumber >> 6) &* 8, as: UInt64.self) }
+        return word >> UInt64(protocolNumber & 63) & 1 != 0
     }
 
     @inlinable
