@@ -58,10 +58,12 @@ let package = Package(
         .executableTarget(name: "fuzz-udp-framing", dependencies: ["PlainMode"], path: "Tests/Fuzz/fuzz-udp-framing"),
         .executableTarget(name: "fuzz-pcp", dependencies: ["PCP"], path: "Tests/Fuzz/fuzz-pcp"),
 
-        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat"]),
-        .testTarget(name: "PlainModeTests", dependencies: ["PlainMode", "WireFormat"]),
-        .testTarget(name: "PortSetsTests", dependencies: ["PortSets"]),
-        .testTarget(name: "PCPTests", dependencies: ["PCP", "WireFormat"]),
+        // Shared by the test and fuzz targets: seeded generator, hex fixtures.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "WireFormatTests", dependencies: ["WireFormat", "TestSupport"]),
+        .testTarget(name: "PlainModeTests", dependencies: ["PlainMode", "WireFormat", "TestSupport"]),
+        .testTarget(name: "PortSetsTests", dependencies: ["PortSets", "TestSupport"]),
+        .testTarget(name: "PCPTests", dependencies: ["PCP", "WireFormat", "TestSupport"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
     ]
 )

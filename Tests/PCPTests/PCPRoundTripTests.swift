@@ -1,6 +1,7 @@
 import PCP
 import Testing
 import WireFormat
+import TestSupport
 
 /// Serialize-then-parse is the identity for every valid message a seeded generator produces.
 @Suite("round trips")

@@ -1,36 +1,6 @@
 import PCP
 import WireFormat
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so every property test
-/// replays the same cases on every run and machine.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-/// Bytes from hex text; whitespace is ignored. Traps on bad text: test fixtures only.
-func hexBytes(_ text: String) -> [UInt8] {
-    let digits = text.filter { !$0.isWhitespace }
-    precondition(digits.count % 2 == 0, "odd number of hex digits")
-    var out: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        guard let byte = UInt8(digits[index..<next], radix: 16) else { preconditionFailure("bad hex") }
-        out.append(byte)
-        index = next
-    }
-    return out
-}
+import TestSupport
 
 /// Hand-built wire bytes, independent of the serializer under test.
 struct WireBuilder {

@@ -1,6 +1,7 @@
 import PCP
 import Testing
 import WireFormat
+import TestSupport
 
 /// Cut and corrupted inputs: the parsers never trap, and every cut that is not a message
 /// boundary is an error.

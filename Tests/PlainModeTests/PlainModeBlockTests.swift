@@ -1,11 +1,12 @@
 import Testing
 import PlainMode
 import WireFormat
+import TestSupport
 
-private let v4Destination = hex("1E 0A E0 06 C0 00 02 01 01 BB")      // 192.0.2.1:443 TCP
-private let v4Source = hex("1E 08 E8 06 C6 33 64 07")                 // 198.51.100.7 TCP
-private let v6Destination = hex("1E 16 E0 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 00 00 01 00 35")
-private let v6Source = hex("1E 16 E8 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 00 00 02 9C 40")
+private let v4Destination = hexBytes("1E 0A E0 06 C0 00 02 01 01 BB")      // 192.0.2.1:443 TCP
+private let v4Source = hexBytes("1E 08 E8 06 C6 33 64 07")                 // 198.51.100.7 TCP
+private let v6Destination = hexBytes("1E 16 E0 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 00 00 01 00 35")
+private let v6Source = hexBytes("1E 16 E8 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 00 00 02 9C 40")
 
 @Suite struct PlainModeBlockTests {
     @Test func sourceAndDestinationThenData() throws {
@@ -35,7 +36,7 @@ private let v6Source = hex("1E 16 E8 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 0
     }
 
     @Test func randomBlocksRoundTripAndSplit() throws {
-        var rng = SeededGenerator(state: 2024)
+        var rng = SplitMix64(seed: 2024)
         for _ in 0..<2000 {
             let v4 = Bool.random(using: &rng)
             let proto: UInt8 = Bool.random(using: &rng) ? 6 : 17
@@ -65,18 +66,18 @@ private let v6Source = hex("1E 16 E8 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 0
     // One test per validation error.
 
     @Test func badLength() {
-        #expect(throws: PlainModeError.badLength(9)) { try PlainModeBlock.parse(hex("1E 09 E0 06 C0 00 02 01 01 00")) }
+        #expect(throws: PlainModeError.badLength(9)) { try PlainModeBlock.parse(hexBytes("1E 09 E0 06 C0 00 02 01 01 00")) }
         // Detected as soon as the length byte arrives, even in a split read.
-        #expect(parseInPieces(hex("1E 15"), cuts: [1])?.failure == .badLength(0x15))
+        #expect(parseInPieces(hexBytes("1E 15"), cuts: [1])?.failure == .badLength(0x15))
     }
 
     @Test func unknownSubtype() {
-        #expect(throws: PlainModeError.unknownSubtype(0x3)) { try PlainModeBlock.parse(hex("1E 0A 30 06 C0 00 02 01 01 BB 00")) }
+        #expect(throws: PlainModeError.unknownSubtype(0x3)) { try PlainModeBlock.parse(hexBytes("1E 0A 30 06 C0 00 02 01 01 BB 00")) }
     }
 
     @Test func unexpectedOptionKind() {
-        #expect(throws: PlainModeError.unexpectedOptionKind(1)) { try PlainModeBlock.parse(hex("01") + v4Destination + [0]) }
-        #expect(throws: PlainModeError.unexpectedOptionKind(2)) { try PlainModeBlock.parse(v4Destination + hex("02 04 05 B4 00")) }
+        #expect(throws: PlainModeError.unexpectedOptionKind(1)) { try PlainModeBlock.parse(hexBytes("01") + v4Destination + [0]) }
+        #expect(throws: PlainModeError.unexpectedOptionKind(2)) { try PlainModeBlock.parse(v4Destination + hexBytes("02 04 05 B4 00")) }
     }
 
     @Test func duplicateSourceAndDestination() {
@@ -90,27 +91,27 @@ private let v6Source = hex("1E 16 E8 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 0
     ])
     func forbiddenIPv4Destination(address: String, kind: ForbiddenAddressKind) {
         #expect(throws: PlainModeError.forbiddenAddress(kind, .destination)) {
-            try PlainModeBlock.parse(hex("1E 0A E0 06") + hex(address) + hex("01 BB 00"))
+            try PlainModeBlock.parse(hexBytes("1E 0A E0 06") + hexBytes(address) + hexBytes("01 BB 00"))
         }
     }
 
     @Test func forbiddenIPv6AndSourceAddresses() {
-        let loopback6 = hex("1E 16 E0 06 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 01 BB 00")
+        let loopback6 = hexBytes("1E 16 E0 06 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 01 BB 00")
         #expect(throws: PlainModeError.forbiddenAddress(.loopback, .destination)) { try PlainModeBlock.parse(loopback6) }
-        let multicastSource = hex("1E 16 E8 06 FF 02 00 00 00 00 00 00 00 00 00 00 00 00 00 01") + v6Destination + [0]
+        let multicastSource = hexBytes("1E 16 E8 06 FF 02 00 00 00 00 00 00 00 00 00 00 00 00 00 01") + v6Destination + [0]
         #expect(throws: PlainModeError.forbiddenAddress(.multicast, .source)) { try PlainModeBlock.parse(multicastSource) }
     }
 
     @Test func missingAndZeroDestinationPort() {
-        #expect(throws: PlainModeError.missingDestinationPort) { try PlainModeBlock.parse(hex("1E 08 E0 06 C0 00 02 01 00")) }
-        #expect(throws: PlainModeError.zeroDestinationPort) { try PlainModeBlock.parse(hex("1E 0A E0 11 C0 00 02 01 00 00 00")) }
+        #expect(throws: PlainModeError.missingDestinationPort) { try PlainModeBlock.parse(hexBytes("1E 08 E0 06 C0 00 02 01 00")) }
+        #expect(throws: PlainModeError.zeroDestinationPort) { try PlainModeBlock.parse(hexBytes("1E 0A E0 11 C0 00 02 01 00 00 00")) }
         // A protocol without ports (ICMP = 1) needs none, once enabled.
         let icmp = PlainModePolicy(enabledProtocols: [1, 6, 17])
-        #expect((try? PlainModeBlock.parse(hex("1E 08 E0 01 C0 00 02 01 00"), policy: icmp)) != nil)
+        #expect((try? PlainModeBlock.parse(hexBytes("1E 08 E0 01 C0 00 02 01 00"), policy: icmp)) != nil)
     }
 
     @Test func protocolNotEnabled() {
-        #expect(throws: PlainModeError.protocolNotEnabled(132)) { try PlainModeBlock.parse(hex("1E 0A E0 84 C0 00 02 01 01 BB 00")) }
+        #expect(throws: PlainModeError.protocolNotEnabled(132)) { try PlainModeBlock.parse(hexBytes("1E 0A E0 84 C0 00 02 01 01 BB 00")) }
         let tcpOnly = PlainModePolicy(enabledProtocols: [6])
         #expect(throws: PlainModeError.protocolNotEnabled(17)) { try PlainModeBlock.parse(v6Destination + [0], policy: tcpOnly) }
     }
@@ -125,7 +126,7 @@ private let v6Source = hex("1E 16 E8 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 0
 
     @Test func protocolAndFamilyMismatch() {
         #expect(throws: PlainModeError.protocolMismatch(source: 6, destination: 17)) {
-            try PlainModeBlock.parse(v4Source + hex("1E 0A E0 11 C0 00 02 01 00 35 00"))
+            try PlainModeBlock.parse(v4Source + hexBytes("1E 0A E0 11 C0 00 02 01 00 35 00"))
         }
         #expect(throws: PlainModeError.familyMismatch) { try PlainModeBlock.parse(v4Source + v6Destination.withProtocol(6) + [0]) }
     }

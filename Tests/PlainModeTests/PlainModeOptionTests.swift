@@ -1,6 +1,7 @@
 import Testing
 import PlainMode
 import WireFormat
+import TestSupport
 
 @Suite struct PlainModeOptionTests {
     /// The byte-exact examples of FACTS.md section 1.
@@ -13,8 +14,8 @@ import WireFormat
          "1E 16 E0 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 00 00 01 00 35"),
     ])
     func factsExamples(option: PlainModeOption, wire: String) throws {
-        #expect(option.encoded() == hex(wire))
-        let decoded = try hex(wire).withUnsafeBytes { buffer in try PlainModeOption.decode(buffer) }
+        #expect(option.encoded() == hexBytes(wire))
+        let decoded = try hexBytes(wire).withUnsafeBytes { buffer in try PlainModeOption.decode(buffer) }
         #expect(decoded == option)
     }
 
@@ -24,7 +25,7 @@ import WireFormat
             direction: .destination, protocolNumber: 17, address: IPAddress("2001:db8::1")!, port: 53))
         var payload = block.encoded()
         payload += try UDPFraming.framed(Array("hello".utf8))
-        #expect(payload == hex("1E 16 E0 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 00 00 01 00 35 00 00 05 68 65 6C 6C 6F"))
+        #expect(payload == hexBytes("1E 16 E0 11 20 01 0D B8 00 00 00 00 00 00 00 00 00 00 00 01 00 35 00 00 05 68 65 6C 6C 6F"))
         #expect(payload.count == 30)
         let (parsed, length) = try PlainModeBlock.parse(payload)
         #expect(parsed == block)
@@ -38,7 +39,7 @@ import WireFormat
     }
 
     @Test func roundTripProperty() throws {
-        var rng = SeededGenerator(state: 41)
+        var rng = SplitMix64(seed: 41)
         for _ in 0..<5000 {
             let option = PlainModeOption(
                 direction: Bool.random(using: &rng) ? .source : .destination,
@@ -57,7 +58,7 @@ import WireFormat
     }
 
     @Test func flagsAreIgnoredButKept() throws {
-        let wire = hex("1E 08 EF 06 C6 33 64 07") // D=1 and all three flag bits set
+        let wire = hexBytes("1E 08 EF 06 C6 33 64 07") // D=1 and all three flag bits set
         let option = try wire.withUnsafeBytes { buffer in try PlainModeOption.decode(buffer) }
         #expect(option.direction == .source)
         #expect(option.flags == 7)

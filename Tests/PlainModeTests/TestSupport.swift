@@ -1,25 +1,6 @@
 import PlainMode
 import WireFormat
-
-/// Deterministic generator so property tests are repeatable (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-func hex(_ text: String) -> [UInt8] {
-    let digits = text.filter { !$0.isWhitespace }
-    return stride(from: 0, to: digits.count, by: 2).map { i in
-        let start = digits.index(digits.startIndex, offsetBy: i)
-        return UInt8(digits[start..<digits.index(start, offsetBy: 2)], radix: 16)!
-    }
-}
+import TestSupport
 
 /// Feeds `bytes` to a fresh parser in pieces cut at `cuts`; returns the outcome.
 func parseInPieces(_ bytes: [UInt8], cuts: [Int], policy: PlainModePolicy = PlainModePolicy())
@@ -42,7 +23,7 @@ func parseInPieces(_ bytes: [UInt8], cuts: [Int], policy: PlainModePolicy = Plai
     return nil
 }
 
-func randomAddress(v4: Bool, using rng: inout SeededGenerator) -> IPAddress {
+func randomAddress(v4: Bool, using rng: inout SplitMix64) -> IPAddress {
     // Documentation prefixes only, never a forbidden class.
     if v4 { return .v4(IPv4Address(198, 51, 100, UInt8.random(in: 1...254, using: &rng))) }
     return .v6(IPv6Address(high: 0x2001_0DB8_0000_0000 | UInt64.random(in: 0...0xFFFF_FFFF, using: &rng), low: rng.next() | 1))

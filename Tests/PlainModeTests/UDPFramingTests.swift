@@ -1,5 +1,6 @@
 import Testing
 import PlainMode
+import TestSupport
 
 /// Feeds `stream` cut at `cuts`; returns the datagrams and the error, if any.
 private func decode(_ stream: [UInt8], cuts: [Int], maximum: Int = UDPFraming.largestIPv4Datagram)
@@ -49,7 +50,7 @@ private func decode(_ stream: [UInt8], cuts: [Int], maximum: Int = UDPFraming.la
     }
 
     @Test func randomStreamsAndReadSizes() throws {
-        var rng = SeededGenerator(state: 51)
+        var rng = SplitMix64(seed: 51)
         for _ in 0..<300 {
             let datagrams = (0..<Int.random(in: 1...20, using: &rng)).map { _ in
                 (0..<Int.random(in: 0...1500, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }

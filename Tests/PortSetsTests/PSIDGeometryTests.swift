@@ -1,5 +1,6 @@
 import PortSets
 import Testing
+import TestSupport
 
 @Suite("PSID geometry: FACTS.md section 6 examples")
 struct PSIDGeometryExampleTests {

@@ -1,5 +1,6 @@
 import PortSets
 import Testing
+import TestSupport
 
 @Suite("OPTION_V4_PORTPARAMS codec")
 struct PortParamsOptionTests {

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 
 @Suite("SplitMix64 test generator")
 struct SplitMix64Tests {

@@ -1,7 +1,8 @@
 import WireFormat
+import TestSupport
 
 /// TCP options of a Linux MPTCP SYN: MSS, SACK-permitted, timestamps, NOP, window scale, MP_CAPABLE v1.
-let synOptions = bytes(hex: "0204 05b4 0402 080a 0001 e240 0000 0000 0103 0307 1e04 0181")
+let synOptions = hexBytes("0204 05b4 0402 080a 0001 e240 0000 0000 0103 0307 1e04 0181")
 
 /// An IPv4 or IPv6 packet carrying a TCP segment (flags, options, payload) with a correct checksum.
 func makeTCPPacket(

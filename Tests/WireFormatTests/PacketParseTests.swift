@@ -1,9 +1,10 @@
 import Testing
 import WireFormat
+import TestSupport
 
 @Suite struct PacketParseTests {
     @Test func ipv4TCPSynWithOptionsAndPayload() throws {
-        let payload = bytes(hex: "1E0A E006 C000 0201 01BB 00") + Array("GET".utf8)
+        let payload = hexBytes("1E0A E006 C000 0201 01BB 00") + Array("GET".utf8)
         let packet = makeTCPPacket(source: v4Client, destination: v4Server, payload: payload)
         let parsed = try ParsedPacket.parse(packet)
         #expect(parsed.source == v4Client)
@@ -43,7 +44,7 @@ import WireFormat
 
     @Test func tcpOptionsStopAtEOLAndRejectBadLengths() throws {
         // EOL after MSS: what follows is ignored even if it looks like garbage.
-        let eol = makeTCPPacket(source: v4Client, destination: v4Server, options: bytes(hex: "0204 05b4 00ff ffff"))
+        let eol = makeTCPPacket(source: v4Client, destination: v4Server, options: hexBytes("0204 05b4 00ff ffff"))
         try eol.withUnsafeBytes { buffer in
             let options = TCPOptions(segment: UnsafeRawBufferPointer(rebasing: buffer[20...]), headerLength: 28)
             var count = 0
@@ -51,7 +52,7 @@ import WireFormat
             #expect(count == 1)
         }
         for bad in ["0201 0000", "0208 0000", "0204 05b4 1e"] {
-            var opts = bytes(hex: bad)
+            var opts = hexBytes(bad)
             while opts.count % 4 != 0 { opts.append(0x1E) }
             let packet = makeTCPPacket(source: v4Client, destination: v4Server, options: opts)
             packet.withUnsafeBytes { buffer in

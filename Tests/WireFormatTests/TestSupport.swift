@@ -1,17 +1,5 @@
 import WireFormat
 
-/// Deterministic generator so property tests are repeatable (SplitMix64).
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The textbook checksum, one big-endian 16-bit word at a time: the independent reference.
 func naiveChecksum(_ bytes: [UInt8]) -> UInt16 {
     var sum: UInt32 = 0
@@ -23,18 +11,6 @@ func naiveChecksum(_ bytes: [UInt8]) -> UInt16 {
     if i < bytes.count { sum += UInt32(bytes[i]) << 8 }
     while sum >> 16 != 0 { sum = (sum & 0xFFFF) + (sum >> 16) }
     return ~UInt16(sum)
-}
-
-func bytes(hex: String) -> [UInt8] {
-    let digits = hex.filter { !$0.isWhitespace }
-    var out: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        out.append(UInt8(digits[index..<next], radix: 16)!)
-        index = next
-    }
-    return out
 }
 
 func be16(_ b: [UInt8], _ offset: Int) -> UInt16 { UInt16(b[offset]) << 8 | UInt16(b[offset + 1]) }

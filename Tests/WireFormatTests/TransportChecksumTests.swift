@@ -1,10 +1,11 @@
 import Testing
 import WireFormat
+import TestSupport
 
 @Suite struct TransportChecksumTests {
     @Test(arguments: [(v4Client, v4Server), (v6Client, v6Server)])
     func fillMatchesNaiveReference(source: IPAddress, destination: IPAddress) throws {
-        var rng = SeededGenerator(state: 768)
+        var rng = SplitMix64(seed: 768)
         for round in 0..<200 {
             let payload = (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             var packet = round % 2 == 0
@@ -32,7 +33,7 @@ import WireFormat
     /// NAT-style rewrites keep every checksum equal to a full recomputation.
     @Test(arguments: [(v4Client, v4Server), (v6Client, v6Server)])
     func rewritesKeepChecksumsRight(source: IPAddress, destination: IPAddress) throws {
-        var rng = SeededGenerator(state: 5382)
+        var rng = SplitMix64(seed: 5382)
         for round in 0..<300 {
             let payload = (0..<Int.random(in: 0...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             var packet = round % 2 == 0
@@ -62,7 +63,7 @@ import WireFormat
     /// Draft section 7.2: the UDP checksum derived from the TCP one (and back) equals a full computation.
     @Test(arguments: [(v4Client, v4Server), (v6Client, v6Server)], [false, true])
     func udpTCPTransfer(pair: (IPAddress, IPAddress), framed: Bool) throws {
-        var rng = SeededGenerator(state: framed ? 72 : 27)
+        var rng = SplitMix64(seed: framed ? 72 : 27)
         let (lan, internet) = pair
         for _ in 0..<200 {
             let datagram = (0..<Int.random(in: 0...300, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
