@@ -52,11 +52,12 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport"),
         // libFuzzer targets: build with `swift build --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING`.
-        .executableTarget(name: "fuzz-packet", dependencies: ["WireFormat"], path: "Tests/Fuzz/fuzz-packet"),
-        .executableTarget(name: "fuzz-pm-block", dependencies: ["PlainMode"], path: "Tests/Fuzz/fuzz-pm-block"),
-        .executableTarget(name: "fuzz-udp-framing", dependencies: ["PlainMode"], path: "Tests/Fuzz/fuzz-udp-framing"),
-        .executableTarget(name: "fuzz-pcp", dependencies: ["PCP"], path: "Tests/Fuzz/fuzz-pcp"),
+        .executableTarget(name: "fuzz-packet", dependencies: ["WireFormat", "FuzzSupport", "TestSupport"], path: "Tests/Fuzz/fuzz-packet"),
+        .executableTarget(name: "fuzz-pm-block", dependencies: ["PlainMode", "FuzzSupport", "TestSupport"], path: "Tests/Fuzz/fuzz-pm-block"),
+        .executableTarget(name: "fuzz-udp-framing", dependencies: ["PlainMode", "FuzzSupport", "TestSupport"], path: "Tests/Fuzz/fuzz-udp-framing"),
+        .executableTarget(name: "fuzz-pcp", dependencies: ["PCP", "FuzzSupport", "TestSupport"], path: "Tests/Fuzz/fuzz-pcp"),
 
         // Shared by the test and fuzz targets: seeded generator, hex fixtures.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
