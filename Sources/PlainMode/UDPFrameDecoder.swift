@@ -93,6 +93,15 @@ public struct UDPFrameDecoder: ~Copyable {
         }
     }
 
+    /// Array convenience for tools and tests; the data path passes its read buffer.
+    public mutating func decode(_ bytes: [UInt8], deliver: (UnsafeRawBufferPointer) -> Void) throws(UDPFramingError) {
+        // withUnsafeBytes cannot forward a typed error, so carry it out as a Result.
+        let result: Result<Void, UDPFramingError> = bytes.withUnsafeBytes { buffer in
+            do throws(UDPFramingError) { return .success(try decode(buffer, deliver: deliver)) } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+
     @usableFromInline
     mutating func checkLength(_ length: Int) throws(UDPFramingError) {
         guard length <= maximumDatagramSize else {

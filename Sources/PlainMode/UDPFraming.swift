@@ -20,9 +20,7 @@ public enum UDPFraming {
         }
         precondition(buffer.count >= payload.count + lengthPrefixSize, "frame buffer too small")
         buffer.storeWireUInt16(UInt16(payload.count), at: 0)
-        if let base = payload.baseAddress, !payload.isEmpty {
-            buffer.baseAddress!.advanced(by: lengthPrefixSize).copyMemory(from: base, byteCount: payload.count)
-        }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[lengthPrefixSize...]).copyMemory(from: payload)
         return payload.count + lengthPrefixSize
     }
 

@@ -26,10 +26,8 @@ public enum PMBlockReport {
         var decoder = UDPFrameDecoder()
         var records: [PMBlockReportDocument.Record] = []
         do {
-            try rest.withUnsafeBytes { buffer in
-                try decoder.decode(buffer) { datagram in
-                    records.append(.init(length: datagram.count, hex: PlainModeTools.hex(datagram.prefix(64))))
-                }
+            try decoder.decode(rest) { datagram in
+                records.append(.init(length: datagram.count, hex: PlainModeTools.hex(datagram.prefix(64))))
             }
             if decoder.bufferedByteCount > 0 { document.partialRecordBytes = decoder.bufferedByteCount }
         } catch {
