@@ -45,7 +45,7 @@ public struct PlainModeBlock: Hashable, Sendable {
 
     /// Parses a block that must be whole in `bytes`; returns it and the bytes it used
     /// (what follows is the original SYN data, or UDP records).
-    @inlinable
+    @inlinable @inline(__always)
     public static func parse(_ bytes: UnsafeRawBufferPointer, policy: PlainModePolicy = PlainModePolicy())
         throws(PlainModeError) -> (block: PlainModeBlock, length: Int)
     {

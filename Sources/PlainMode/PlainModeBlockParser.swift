@@ -41,7 +41,7 @@ public struct PlainModeBlockParser: Sendable {
     /// The cap is charged a whole option at a time, as soon as its Length byte is known (and one
     /// byte for the EOL), so a read boundary never changes which error a block gets.
     // Offsets and counts are bounded by a buffer's size, so the fast path adds with &+.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func consume(_ bytes: UnsafeRawBufferPointer) throws(PlainModeError) -> Progress {
         precondition(!finished, "PlainModeBlockParser fed after it finished")
         var offset = 0
