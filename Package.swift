@@ -18,9 +18,12 @@ let package = Package(
         .library(name: "PlainMode", targets: ["PlainMode"]),
         .library(name: "PortSets", targets: ["PortSets"]),
         .library(name: "PCP", targets: ["PCP"]),
+        .library(name: "BindingState", targets: ["BindingState"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Pure wire formats: addresses, IPv4/IPv6/TCP/UDP headers, checksums.
@@ -31,6 +34,30 @@ let package = Package(
         .target(name: "PortSets", swiftSettings: strict),
         // PCP messages (RFC 6887) with the PORT_SET option (RFC 7753).
         .target(name: "PCP", dependencies: ["WireFormat"], swiftSettings: strict),
+        // Port-set leases and binding tables shared by the stream and packet planes.
+        .target(name: "BindingState", dependencies: ["WireFormat", "PortSets"], swiftSettings: strict),
+        // Linux calls Swift's Glibc module hides behind _GNU_SOURCE (splice, accept4, pipe2).
+        .target(name: "CSyscalls"),
+        // Typed syscall wrappers: sockets, epoll, pipes, splice, threads, privileges.
+        .target(
+            name: "Syscalls",
+            dependencies: ["CSyscalls", "WireFormat", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
+        // The TCP relay of both roles: listeners, PM block, upstream connect, splice loops.
+        .target(
+            name: "StreamPlane",
+            dependencies: ["Syscalls", "PlainMode", "WireFormat", "BindingState",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
+        // The daemon's local control socket and the `plainmode ctl` client.
+        .target(
+            name: "ControlSocket",
+            dependencies: ["Syscalls", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         // libnetfilter_queue + libmnl, for the packet plane.
         .systemLibrary(
             name: "CNetfilterQueue",
@@ -47,7 +74,9 @@ let package = Package(
             name: "plainmode",
             dependencies: [
                 "PlainModeTools", "WireFormat", "PlainMode", "PortSets", "PCP", "CNetfilterQueue",
+                "BindingState", "StreamPlane", "ControlSocket", "Syscalls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -65,7 +94,10 @@ let package = Package(
         .testTarget(name: "PlainModeTests", dependencies: ["PlainMode", "WireFormat", "TestSupport"]),
         .testTarget(name: "PortSetsTests", dependencies: ["PortSets", "TestSupport"]),
         .testTarget(name: "PCPTests", dependencies: ["PCP", "WireFormat", "TestSupport"]),
+        .testTarget(name: "BindingStateTests", dependencies: ["BindingState", "WireFormat", "PortSets", "TestSupport"]),
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
+        // Real kernels: network namespaces, MPTCP, TPROXY; needs root (run by .ci/run).
+        .testTarget(name: "IntegrationTests", dependencies: ["plainmode"], exclude: ["tools"]),
     ]
 )

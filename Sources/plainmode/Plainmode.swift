@@ -11,6 +11,6 @@ struct Plainmode: ParsableCommand {
             Plain Mode options in the SYN data saying where the traffic goes; the concentrator \
             relays it to the Internet over plain TCP, or UDP with 16-bit length framing.
             """,
-        subcommands: [DecodeCommand.self, PortsetCommand.self]
+        subcommands: [ConcentratorCommand.self, CPECommand.self, CtlCommand.self, DecodeCommand.self, PortsetCommand.self]
     )
 }

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# concentrator-net.sh - kernel and netfilter set-up for a plainmode concentrator (run as root).
+#
+#   concentrator-net.sh [--pool PREFIX]... [--mark 1] [--table 100] [--subflows 2] [--down]
+#
+# Sets the sysctls and MPTCP limits the concentrator needs and installs the transparent return
+# path for IPv4 and IPv6: plainmode connects upstream from addresses that are on no interface
+# (an IPv4 pool address, or the customer's own IPv6 address) using IP_TRANSPARENT, and the replies
+# must be delivered to those sockets instead of being routed away.
+#
+# --pool PREFIX  source prefixes of the upstream connections (IPv4 pool, customer IPv6 prefixes);
+#                repeatable. Only packets to these are looked up in the socket table. A family
+#                with no --pool gets one rule matching every destination.
+# --mark N       firewall mark for the return path (default 1)
+# --table N      routing table holding the "local" default route (default 100)
+# --subflows N   MPTCP limits: subflows and accepted ADD_ADDRs per connection (default 2)
+# --down         remove the rules, ip rules and routes this script adds (sysctls and MPTCP limits
+#                are left as they are)
+#
+# Idempotent: running it again adds no duplicate rule. The netfilter rules live in the mangle
+# chain PLAINMODE_RETURN (rewritten atomically on each run) jumped to from PREROUTING.
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+pools=()
+mark=1
+table=100
+subflows=2
+down=0
+while (($#)); do
+    case $1 in
+        --pool) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; pools+=("$2"); shift 2 ;;
+        --mark) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; mark=$2; shift 2 ;;
+        --table) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; table=$2; shift 2 ;;
+        --subflows) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; subflows=$2; shift 2 ;;
+        --down) down=1; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "concentrator-net: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+[[ $mark =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || { echo "concentrator-net: bad --mark '$mark'" >&2; exit 2; }
+[[ $table =~ ^[0-9]+$ ]] || { echo "concentrator-net: bad --table '$table'" >&2; exit 2; }
+[[ $subflows =~ ^[0-8]$ ]] || { echo "concentrator-net: --subflows must be 0..8" >&2; exit 2; }
+pools4=() pools6=()
+for p in "${pools[@]}"; do
+    if [[ $p == *:* ]]; then pools6+=("$p"); elif [[ $p =~ ^[0-9.]+(/[0-9]+)?$ ]]; then pools4+=("$p"); else
+        echo "concentrator-net: bad --pool '$p'" >&2; exit 2
+    fi
+done
+for tool in ip iptables ip6tables iptables-restore ip6tables-restore sysctl; do
+    command -v "$tool" >/dev/null || { echo "concentrator-net: '$tool' not found (apt-get install iptables iproute2 procps)" >&2; exit 1; }
+done
+
+CHAIN=PLAINMODE_RETURN
+
+# ipt 4|6 ARGS...: iptables or ip6tables, waiting for the xtables lock.
+ipt() { local f=$1; shift; if [[ $f == 4 ]]; then iptables -w 5 "$@"; else ip6tables -w 5 "$@"; fi; }
+ipt_restore() { if [[ $1 == 4 ]]; then iptables-restore -w 5 --noflush; else ip6tables-restore -w 5 --noflush; fi; }
+
+net_down() {
+    local f i
+    for f in 4 6; do
+        for ((i = 0; i < 16; i++)); do
+            ipt "$f" -t mangle -C PREROUTING -j "$CHAIN" 2>/dev/null || break
+            ipt "$f" -t mangle -D PREROUTING -j "$CHAIN"
+        done
+        if ipt "$f" -t mangle -S "$CHAIN" >/dev/null 2>&1; then
+            ipt "$f" -t mangle -F "$CHAIN"
+            ipt "$f" -t mangle -X "$CHAIN"
+        fi
+        for ((i = 0; i < 16; i++)); do
+            [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table" 2>/dev/null) ]] || break
+            ip -"$f" rule del fwmark "$mark" lookup "$table"
+        done
+    done
+    ip -4 route del local 0.0.0.0/0 dev lo table "$table" 2>/dev/null || true
+    ip -6 route del local ::/0 dev lo table "$table" 2>/dev/null || true
+    echo "concentrator-net: transparent return path removed (mark $mark, table $table)"
+}
+
+# The contents of PLAINMODE_RETURN for one family, as iptables-restore input. Declaring the
+# chain flushes it first, so the chain is rewritten in one transaction on every run.
+chain_rules() {
+    local f=$1 p
+    local -a ps
+    if [[ $f == 4 ]]; then ps=("${pools4[@]}"); else ps=("${pools6[@]}"); fi
+    echo "*mangle"
+    echo ":$CHAIN - [0:0]"
+    # A reply (TCP, UDP, or an ICMP error about them) to an address we used with IP_TRANSPARENT
+    # belongs to a local transparent socket: mark it so the fwmark rule routes it to the host.
+    if ((${#ps[@]})); then
+        for p in "${ps[@]}"; do
+            echo "-A $CHAIN -d $p -m socket --transparent -m comment --comment \"plainmode: reply to a transparent upstream socket\" -j MARK --set-mark $mark"
+        done
+    else
+        echo "-A $CHAIN -m socket --transparent -m comment --comment \"plainmode: reply to a transparent upstream socket\" -j MARK --set-mark $mark"
+    fi
+    echo "COMMIT"
+}
+
+net_up() {
+    local f fo
+    # TFO server bit (0x2): the CPE's SYN carries the PM block as data without a TFO cookie;
+    # without this bit the SYN data is dropped and MPTCP falls back to TCP. Other bits are kept.
+    fo=$(sysctl -n net.ipv4.tcp_fastopen)
+    sysctl -q -w net.ipv4.tcp_fastopen=$((fo | 0x2))
+    # MPTCP sockets are refused unless this is on.
+    sysctl -q -w net.mptcp.enabled=1
+    # A CPE's second link adds a subflow (MP_JOIN); the default limits accept none/few.
+    ip mptcp limits set subflow "$subflows" add_addr_accepted "$subflows"
+    # Strict rp_filter (1) drops a subflow that arrives on an interface which is not the route back
+    # to its source (multi-homed concentrator); loose (2) still drops unroutable sources.
+    local rpf
+    for rpf in /proc/sys/net/ipv4/conf/*/rp_filter; do
+        if [[ $(<"$rpf") == 1 ]]; then echo 2 >"$rpf"; fi
+    done
+
+    for f in 4 6; do
+        # Our chain, rewritten atomically (see chain_rules for the rule itself).
+        chain_rules "$f" | ipt_restore "$f"
+        # Every incoming packet passes the chain; it only matches the pool destinations.
+        ipt "$f" -t mangle -C PREROUTING -j "$CHAIN" 2>/dev/null || ipt "$f" -t mangle -I PREROUTING 1 -j "$CHAIN"
+        # Marked replies are looked up in our table instead of main ...
+        [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table") ]] || ip -"$f" rule add fwmark "$mark" lookup "$table"
+    done
+    # ... where every destination is local, so they are delivered to the transparent socket.
+    ip -4 route replace local 0.0.0.0/0 dev lo table "$table"
+    ip -6 route replace local ::/0 dev lo table "$table"
+    echo "concentrator-net: tcp_fastopen=$(sysctl -n net.ipv4.tcp_fastopen), mptcp on, limits subflow $subflows;" \
+        "return path: mark $mark -> table $table for ${pools[*]:-all destinations}"
+}
+
+if ((down)); then net_down; else net_up; fi

@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# cpe-net.sh - kernel and netfilter set-up for a plainmode CPE (run as root).
+#
+#   cpe-net.sh --lan-if IF [--lan-if IF2]... [--tproxy-port 7000] [--mark 1] [--table 100]
+#              [--exclude PREFIX]... [--endpoint ADDR@DEV]... [--subflows 2] [--down]
+#
+# TCP connections from the LAN are intercepted with TPROXY and handed to plainmode's local port,
+# which sees the original destination with getsockname() and opens an MPTCP connection to the
+# concentrator. Connections to the CPE itself and the CPE's own traffic are never intercepted.
+#
+# --lan-if IF        interface facing the customer LAN (required, repeatable)
+# --tproxy-port P    local port plainmode listens on with IP_TRANSPARENT (default 7000)
+# --mark N           firewall mark for intercepted packets (default 1)
+# --table N          routing table holding the "local" default route (default 100)
+# --exclude PREFIX   destinations never intercepted (e.g. a management network); repeatable
+# --endpoint A@DEV   MPTCP "subflow" endpoint: open an extra subflow from address A on DEV
+#                    (the second WAN); repeatable. DEV also needs a source route for A (see
+#                    README-deploy.md).
+# --subflows N       MPTCP limits: subflows and accepted ADD_ADDRs per connection (default 2)
+# --down             remove what this script adds (rules, ip rules, routes, the given endpoints);
+#                    sysctls and MPTCP limits are left as they are
+#
+# Idempotent: running it again adds no duplicate rule. The netfilter rules live in the mangle
+# chains PLAINMODE_TPROXY and PLAINMODE_DIVERT (rewritten atomically on each run), jumped to from
+# PREROUTING for TCP arriving on the LAN interfaces.
+set -euo pipefail
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+
+lan_ifs=()
+excludes=()
+endpoints=()
+port=7000
+mark=1
+table=100
+subflows=2
+down=0
+need() { [[ $1 -ge 2 ]] || { usage >&2; exit 2; }; }
+while (($#)); do
+    case $1 in
+        --lan-if) need $#; lan_ifs+=("$2"); shift 2 ;;
+        --tproxy-port) need $#; port=$2; shift 2 ;;
+        --mark) need $#; mark=$2; shift 2 ;;
+        --table) need $#; table=$2; shift 2 ;;
+        --exclude) need $#; excludes+=("$2"); shift 2 ;;
+        --endpoint) need $#; endpoints+=("$2"); shift 2 ;;
+        --subflows) need $#; subflows=$2; shift 2 ;;
+        --down) down=1; shift ;;
+        -h | --help) usage; exit 0 ;;
+        *) echo "cpe-net: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+if ((!down)) && ((${#lan_ifs[@]} == 0)); then echo "cpe-net: --lan-if is required" >&2; usage >&2; exit 2; fi
+for i in "${lan_ifs[@]}"; do [[ $i =~ ^[A-Za-z0-9_.@-]{1,15}$ ]] || { echo "cpe-net: bad --lan-if '$i'" >&2; exit 2; }; done
+if [[ ! $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then echo "cpe-net: bad --tproxy-port '$port'" >&2; exit 2; fi
+[[ $mark =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || { echo "cpe-net: bad --mark '$mark'" >&2; exit 2; }
+[[ $table =~ ^[0-9]+$ ]] || { echo "cpe-net: bad --table '$table'" >&2; exit 2; }
+[[ $subflows =~ ^[0-8]$ ]] || { echo "cpe-net: --subflows must be 0..8" >&2; exit 2; }
+for e in "${endpoints[@]}"; do [[ $e == ?*@?* ]] || { echo "cpe-net: --endpoint must be ADDR@DEV, got '$e'" >&2; exit 2; }; done
+excl4=() excl6=()
+for p in "${excludes[@]}"; do
+    if [[ $p == *:* ]]; then excl6+=("$p"); elif [[ $p =~ ^[0-9.]+(/[0-9]+)?$ ]]; then excl4+=("$p"); else
+        echo "cpe-net: bad --exclude '$p'" >&2; exit 2
+    fi
+done
+for tool in ip iptables ip6tables iptables-restore ip6tables-restore sysctl; do
+    command -v "$tool" >/dev/null || { echo "cpe-net: '$tool' not found (apt-get install iptables iproute2 procps)" >&2; exit 1; }
+done
+
+TPROXY_CHAIN=PLAINMODE_TPROXY
+DIVERT_CHAIN=PLAINMODE_DIVERT
+
+ipt() { local f=$1; shift; if [[ $f == 4 ]]; then iptables -w 5 "$@"; else ip6tables -w 5 "$@"; fi; }
+ipt_restore() { if [[ $1 == 4 ]]; then iptables-restore -w 5 --noflush; else ip6tables-restore -w 5 --noflush; fi; }
+
+# The contents of both chains for one family, as iptables-restore input. Declaring a chain
+# flushes it first, so both are rewritten in one transaction on every run.
+chain_rules() {
+    local f=$1 p
+    local -a ex
+    if [[ $f == 4 ]]; then ex=("${excl4[@]}"); else ex=("${excl6[@]}"); fi
+    echo "*mangle"
+    echo ":$DIVERT_CHAIN - [0:0]"
+    echo ":$TPROXY_CHAIN - [0:0]"
+    # Packets of a connection plainmode already accepted: mark them (routed to the host by the
+    # fwmark rule) ...
+    echo "-A $DIVERT_CHAIN -m comment --comment \"plainmode: deliver to the local proxy socket\" -j MARK --set-mark $mark"
+    # ... and stop here: the established socket is known, no second TPROXY lookup is needed.
+    echo "-A $DIVERT_CHAIN -j ACCEPT"
+    # An existing transparent socket owns this packet (every packet after the SYN).
+    echo "-A $TPROXY_CHAIN -m socket --transparent -j $DIVERT_CHAIN"
+    # Connections to the CPE itself (web UI, ssh, DNS over TCP) are not intercepted.
+    echo "-A $TPROXY_CHAIN -m addrtype --dst-type LOCAL -m comment --comment \"plainmode: not for the CPE itself\" -j RETURN"
+    # Destinations the operator excluded (--exclude) are routed normally.
+    if ((${#ex[@]})); then
+        for p in "${ex[@]}"; do
+            echo "-A $TPROXY_CHAIN -d $p -m comment --comment \"plainmode: excluded destination\" -j RETURN"
+        done
+    fi
+    # Every other new TCP connection from the LAN goes to plainmode's transparent listener, which
+    # reads the original destination with getsockname(); the mark routes the SYN to the host.
+    echo "-A $TPROXY_CHAIN -p tcp -j TPROXY --on-port $port --tproxy-mark $mark"
+    echo "COMMIT"
+}
+
+remove_endpoints() {
+    local e a id
+    for e in "${endpoints[@]}"; do
+        a=${e%@*}
+        id=$(ip mptcp endpoint show | awk -v a="$a" '$1 == a { for (i = 2; i < NF; i++) if ($i == "id") print $(i + 1) }' | head -n 1)
+        if [[ -n $id ]]; then ip mptcp endpoint delete id "$id"; fi
+    done
+}
+
+net_down() {
+    local f i lan
+    for f in 4 6; do
+        # Every jump from PREROUTING to our chain, whatever interface it was added for.
+        for ((i = 0; i < 64; i++)); do
+            lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$TPROXY_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
+            [[ -n $lan ]] || break
+            ipt "$f" -t mangle -D PREROUTING -i "$lan" -p tcp -j "$TPROXY_CHAIN"
+        done
+        for c in "$TPROXY_CHAIN" "$DIVERT_CHAIN"; do
+            if ipt "$f" -t mangle -S "$c" >/dev/null 2>&1; then ipt "$f" -t mangle -F "$c"; fi
+        done
+        for c in "$TPROXY_CHAIN" "$DIVERT_CHAIN"; do
+            if ipt "$f" -t mangle -S "$c" >/dev/null 2>&1; then ipt "$f" -t mangle -X "$c"; fi
+        done
+        for ((i = 0; i < 16; i++)); do
+            [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table" 2>/dev/null) ]] || break
+            ip -"$f" rule del fwmark "$mark" lookup "$table"
+        done
+    done
+    ip -4 route del local 0.0.0.0/0 dev lo table "$table" 2>/dev/null || true
+    ip -6 route del local ::/0 dev lo table "$table" 2>/dev/null || true
+    remove_endpoints
+    echo "cpe-net: TPROXY removed (mark $mark, table $table)"
+}
+
+net_up() {
+    local f fo lan e a dev
+    # TFO client bit (0x1): plainmode sends the PM block as SYN data (it asks for no cookie with
+    # TCP_FASTOPEN_NO_COOKIE on its socket). Other bits are kept.
+    fo=$(sysctl -n net.ipv4.tcp_fastopen)
+    sysctl -q -w net.ipv4.tcp_fastopen=$((fo | 0x1))
+    # MPTCP sockets are refused unless this is on.
+    sysctl -q -w net.mptcp.enabled=1
+    # Allow the extra subflow(s) over the other WAN link(s).
+    ip mptcp limits set subflow "$subflows" add_addr_accepted "$subflows"
+    # One "subflow" endpoint per extra WAN address: the kernel opens a subflow from it on every
+    # MPTCP connection (the first subflow uses the default route).
+    for e in "${endpoints[@]}"; do
+        a=${e%@*} dev=${e##*@}
+        if ! ip mptcp endpoint show | awk '{print $1}' | grep -qxF -- "$a"; then
+            ip mptcp endpoint add "$a" dev "$dev" subflow
+        fi
+    done
+
+    for f in 4 6; do
+        chain_rules "$f" | ipt_restore "$f"
+        for lan in "${lan_ifs[@]}"; do
+            # TCP arriving from the LAN goes through our chain; the CPE's own traffic never passes
+            # PREROUTING, so it is never intercepted.
+            ipt "$f" -t mangle -C PREROUTING -i "$lan" -p tcp -j "$TPROXY_CHAIN" 2>/dev/null ||
+                ipt "$f" -t mangle -A PREROUTING -i "$lan" -p tcp -j "$TPROXY_CHAIN"
+        done
+        # Marked packets are looked up in our table instead of main ...
+        [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table") ]] || ip -"$f" rule add fwmark "$mark" lookup "$table"
+    done
+    # ... where every destination is local: TPROXY'd SYNs reach the listener on the host.
+    ip -4 route replace local 0.0.0.0/0 dev lo table "$table"
+    ip -6 route replace local ::/0 dev lo table "$table"
+    echo "cpe-net: tcp_fastopen=$(sysctl -n net.ipv4.tcp_fastopen), mptcp on, limits subflow $subflows," \
+        "endpoints: ${endpoints[*]:-none}; TPROXY tcp from ${lan_ifs[*]} -> port $port (mark $mark, table $table)"
+}
+
+if ((down)); then net_down; else net_up; fi

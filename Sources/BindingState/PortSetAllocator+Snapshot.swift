@@ -1,0 +1,36 @@
+extension PortSetAllocator {
+    /// Every lease with its port counts, ordered by external address then PSID, for the CLI.
+    /// Copied shard by shard, so it is not one atomic picture of a busy allocator.
+    public func snapshot() -> [PortSetLeaseSnapshot] {
+        var leases: [PortSetLeaseSnapshot] = []
+        for shard in shards.shards {
+            shard.mutex.withLock { state in
+                for entry in state.cpes.values {
+                    leases.append(PortSetLeaseSnapshot(
+                        cpe: entry.lease.cpe, externalAddress: entry.lease.address, psid: entry.lease.psid,
+                        usablePortCount: entry.usablePortCount, tcpPortsInUse: entry.tcp.inUse,
+                        udpPortsInUse: entry.udp.inUse, portsHeld: entry.heldCount))
+                }
+            }
+        }
+        return leases.sorted { ($0.externalAddress, $0.psid) < ($1.externalAddress, $1.psid) }
+    }
+
+    /// Lease and port totals (summed shard by shard) and the exhaustion counters.
+    public var statistics: PortSetAllocatorStatistics {
+        var result = PortSetAllocatorStatistics(
+            portSetCapacity: portSetCapacity, leases: 0, tcpPortsInUse: 0, udpPortsInUse: 0, portsHeld: 0,
+            poolExhaustions: poolExhaustions.load(ordering: .relaxed),
+            tcpPortSetExhaustions: tcpPortSetExhaustions.load(ordering: .relaxed),
+            udpPortSetExhaustions: udpPortSetExhaustions.load(ordering: .relaxed))
+        for shard in shards.shards {
+            shard.mutex.withLock { state in
+                result.leases += state.cpes.count
+                result.tcpPortsInUse += state.tcpInUse
+                result.udpPortsInUse += state.udpInUse
+                result.portsHeld += state.held
+            }
+        }
+        return result
+    }
+}

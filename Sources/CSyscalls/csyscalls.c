@@ -1,0 +1,26 @@
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <unistd.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include "csyscalls.h"
+
+long plainmode_splice(int fd_in, int fd_out, size_t length, unsigned int flags) {
+    return splice(fd_in, NULL, fd_out, NULL, length, flags);
+}
+
+int plainmode_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags) {
+    return accept4(fd, address, length, flags);
+}
+
+int plainmode_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+int plainmode_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+
+int plainmode_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }
+
+int plainmode_bytes_available(int fd) {
+    int available = 0;
+    return ioctl(fd, FIONREAD, &available) == 0 ? available : -1;
+}

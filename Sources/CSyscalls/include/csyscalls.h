@@ -1,0 +1,38 @@
+// Linux calls and constants that Swift's Glibc module hides behind _GNU_SOURCE. The wrappers are
+// compiled in csyscalls.c with _GNU_SOURCE, so this header never changes glibc's own types.
+#ifndef PLAINMODE_CSYSCALLS_H
+#define PLAINMODE_CSYSCALLS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <pthread.h>
+
+long plainmode_splice(int fd_in, int fd_out, size_t length, unsigned int flags);
+int plainmode_accept4(int fd, struct sockaddr *address, socklen_t *length, int flags);
+int plainmode_pipe2(int fds[2], int flags);
+int plainmode_set_pipe_size(int fd, int size);
+int plainmode_bytes_available(int fd);
+int plainmode_set_thread_name(pthread_t thread, const char *name);
+
+#define PLAINMODE_SPLICE_F_MOVE 1u
+#define PLAINMODE_SPLICE_F_NONBLOCK 2u
+#define PLAINMODE_EPOLLIN 0x001u
+#define PLAINMODE_EPOLLOUT 0x004u
+#define PLAINMODE_EPOLLERR 0x008u
+#define PLAINMODE_EPOLLHUP 0x010u
+#define PLAINMODE_EPOLLRDHUP 0x2000u
+#define PLAINMODE_EPOLLEXCLUSIVE (1u << 28)
+#define PLAINMODE_EPOLLET (1u << 31)
+#define PLAINMODE_IPPROTO_MPTCP 262
+#define PLAINMODE_TCP_FASTOPEN 23
+#define PLAINMODE_TCP_FASTOPEN_NO_COOKIE 34
+#define PLAINMODE_IP_TRANSPARENT 19
+#define PLAINMODE_IPV6_TRANSPARENT 75
+#define PLAINMODE_MSG_FASTOPEN 0x20000000
+#define PLAINMODE_SOCK_NONBLOCK 04000
+#define PLAINMODE_SOCK_CLOEXEC 02000000
+#define PLAINMODE_CAP_NET_ADMIN 12
+
+#endif

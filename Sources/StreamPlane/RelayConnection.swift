@@ -1,0 +1,124 @@
+import PlainMode
+import Syscalls
+import SystemPackage
+import WireFormat
+
+/// One relayed connection: the downstream socket (the CPE's MPTCP connection at the
+/// concentrator, the LAN host's TCP connection at the CPE) and the upstream socket.
+struct RelayConnection {
+    enum Phase: Equatable {
+        case free
+        /// Concentrator: waiting for the whole PM block at the head of the stream.
+        case readingBlock
+        /// The upstream connect is in flight.
+        case connecting
+        case relaying
+    }
+
+    var phase: Phase = .free
+    /// Bumped when the slot is reused, so a stale epoll event for an old socket is ignored.
+    var generation: UInt32 = 0
+    var downstream = Socket(rawValue: -1)
+    var upstream = Socket(rawValue: -1)
+    /// The downstream peer (the CPE's subflow address, or the LAN host) and our end of it.
+    var peer = SocketAddress(.v4(IPv4Address(0)), port: 0)
+    var local = SocketAddress(.v4(IPv4Address(0)), port: 0)
+    var toUpstream = SpliceChannel()
+    var toDownstream = SpliceChannel()
+    var parser = PlainModeBlockParser()
+    /// Stream bytes already fed to `parser` (the block is peeked, then discarded in one read).
+    var blockBytesSeen = 0
+    var deadline: ContinuousClock.Instant
+    var lastActivity: ContinuousClock.Instant
+    var binding: BindingHandle?
+
+    init(now: ContinuousClock.Instant) {
+        deadline = now
+        lastActivity = now
+    }
+}
+
+/// The binding a relayed connection holds, enough to release it without a lookup.
+struct BindingHandle {
+    var id: UInt64
+    var cpe: IPAddress
+    /// The upstream source taken from the CPE's port set; nil when the source is preserved.
+    var pooledSource: SocketAddress?
+}
+
+/// One direction of the relay: source socket -> pipe -> destination socket.
+struct SpliceChannel {
+    var pipe: Pipe?
+    /// Bytes in the pipe, not yet written to the destination.
+    var buffered = 0
+    var capacity = 65536
+    var sourceEnded = false
+    var shutdownSent = false
+    /// Bytes to write before any from the pipe: the CPE's PM block.
+    var pending: [UInt8] = []
+    var pendingSent = 0
+
+    var hasPending: Bool { pendingSent < pending.count }
+    var isFinished: Bool { sourceEnded && buffered == 0 && !hasPending && shutdownSent }
+}
+
+/// How one pump of a channel ended.
+enum PumpResult {
+    /// Bytes moved; `more` when the round limit stopped it with work left.
+    case progressed(Int, more: Bool)
+    case blocked
+    /// The source failed (e.g. an RST arrived on it).
+    case sourceFailed(Errno)
+    /// Writing to the destination failed (its peer reset).
+    case destinationFailed(Errno)
+}
+
+extension SpliceChannel {
+    /// Moves what it can from `source` to `destination`, bounded so one busy connection
+    /// cannot hold the loop: at most `rounds` fill/drain rounds.
+    mutating func pump(from source: Socket, to destination: Socket, rounds: Int = 16) -> PumpResult {
+        guard let pipe else { return .blocked }
+        var moved = 0
+        var progressed = false
+        var retry = false
+        for _ in 0..<rounds {
+            progressed = false
+            do throws(Errno) {
+                if hasPending {
+                    if let n = try destination.send(pending, from: pendingSent) {
+                        pendingSent += n
+                        moved += n
+                        progressed = n > 0
+                        if !hasPending {
+                            pending = []
+                            pendingSent = 0
+                        }
+                    }
+                } else if buffered > 0, let n = try splice(from: pipe.readEnd, to: destination.rawValue, maximum: buffered), n > 0 {
+                    buffered -= n
+                    moved += n
+                    progressed = true
+                }
+            } catch { return .destinationFailed(error) }
+            if !sourceEnded && buffered < capacity {
+                do throws(Errno) {
+                    if let n = try splice(from: source.rawValue, to: pipe.writeEnd, maximum: capacity - buffered) {
+                        if n == 0 { sourceEnded = true } else { buffered += n }
+                        progressed = true
+                    } else if buffered == 0 && source.availableBytes() > 0 {
+                        // splice() from TCP sometimes says EAGAIN into an empty pipe with data
+                        // queued (measured here); no new edge will come, so ask for a retry.
+                        retry = true
+                    }
+                } catch { return .sourceFailed(error) }
+            }
+            if sourceEnded && buffered == 0 && !hasPending && !shutdownSent {
+                destination.shutdownWrite()
+                shutdownSent = true
+            }
+            if !progressed { break }
+        }
+        if moved > 0 || sourceEnded || retry { return .progressed(moved, more: progressed || retry) }
+        return .blocked
+    }
+}

@@ -1,0 +1,78 @@
+import BindingState
+import Syscalls
+import WireFormat
+
+/// Where the relay meets the shared state: port-set leases and the binding table.
+extension RelayLoop {
+    enum SourceChoice {
+        case address(SocketAddress)
+        case refused(StreamCounter)
+    }
+
+    /// A free (pool address, port) from the CPE's port set.
+    func allocatePooledSource(cpe: IPAddress, settings: ConcentratorSettings, now: ContinuousClock.Instant) -> SourceChoice {
+        do {
+            let endpoint = try settings.allocator.allocatePort(for: cpe, protocol: .tcp, now: now)
+            return .address(SocketAddress(endpoint.address, port: endpoint.port))
+        } catch {
+            switch error {
+            case .poolExhausted: return .refused(.poolExhausted)
+            case .portSetExhausted: return .refused(.portSetExhausted)
+            }
+        }
+    }
+
+    func releasePooledSource(_ source: SocketAddress, cpe: IPAddress, holdUntil: ContinuousClock.Instant?) {
+        guard case .concentrator(let settings) = role else { return }
+        settings.allocator.releasePort(Endpoint(address: source.address, port: source.port), protocol: .tcp,
+                                       cpe: cpe, holdUntil: holdUntil)
+    }
+
+    func recordBinding(cpe: SocketAddress, service: SocketAddress, external: SocketAddress, remote: SocketAddress,
+                       pooled: Bool, settings: ConcentratorSettings, now: ContinuousClock.Instant) -> BindingHandle? {
+        let binding = Binding(
+            protocol: .tcp,
+            cpe: Endpoint(address: cpe.address, port: cpe.port),
+            service: Endpoint(address: service.address, port: service.port),
+            external: Endpoint(address: external.address, port: external.port),
+            remote: Endpoint(address: remote.address, port: remote.port),
+            created: now
+        )
+        do {
+            let stored = try settings.bindings.insert(binding)
+            return BindingHandle(id: stored.id, cpe: cpe.address, pooledSource: pooled ? external : nil)
+        } catch {
+            // A duplicate key means the table already tracks this flow; the relay still works.
+            counters.add(.bindingConflicts)
+            return pooled ? BindingHandle(id: 0, cpe: cpe.address, pooledSource: external) : nil
+        }
+    }
+
+    func markEstablished(_ handle: BindingHandle?) {
+        guard let handle, handle.id != 0, case .concentrator(let settings) = role else { return }
+        _ = settings.bindings.update(id: handle.id) { $0.state = .established }
+    }
+
+    /// Drops the binding; after an RST its port stays held (RFC 7857 section 2.1).
+    func releaseBinding(_ handle: BindingHandle, hold: Bool, now: ContinuousClock.Instant) {
+        guard case .concentrator(let settings) = role else { return }
+        let until = hold ? now + tuning.resetHold : nil
+        if handle.id != 0 {
+            if let until {
+                _ = settings.bindings.update(id: handle.id) { $0.state = .closing(until: until) }
+            } else {
+                _ = settings.bindings.remove(id: handle.id)
+            }
+        }
+        if let source = handle.pooledSource {
+            releasePooledSource(source, cpe: handle.cpe, holdUntil: until)
+        }
+    }
+
+    /// Loop 0 only: expired holds and leases, closing bindings whose time has come.
+    func expireState(now: ContinuousClock.Instant) {
+        guard case .concentrator(let settings) = role else { return }
+        settings.allocator.expire(now: now)
+        _ = settings.bindings.expired(now: now)
+    }
+}

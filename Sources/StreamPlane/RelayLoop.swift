@@ -1,0 +1,349 @@
+import Logging
+import PlainMode
+import Synchronization
+import Syscalls
+import SystemPackage
+import WireFormat
+
+/// One relay event loop: an OS thread, an epoll instance and a slab of connections. Every
+/// loop waits on the shared listeners (EPOLLEXCLUSIVE wakes one); a connection stays on the
+/// loop that accepted it, so no lock is taken on the data path.
+final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by the loop's own thread only
+    let index: Int
+    let role: RelayRole
+    let tuning: RelayTuning
+    let counters = StreamCounters()
+    let listeners: [Socket]
+    let stopping: StopFlag
+    let epoll: Epoll
+    let wake: EventFD
+    private let events: EpollEventBuffer
+    var logger: Logger
+    private var logBudget = 20
+    private var logSuppressed = 0
+
+    var connections = ContiguousArray<RelayConnection>()
+    private var freeSlots: [Int32] = []
+    /// Connections whose pump stopped at its round limit with work left.
+    private var again: [Int32] = []
+    private var nextSweep: ContinuousClock.Instant
+    private var nextLogRefill: ContinuousClock.Instant
+
+    init(index: Int, role: RelayRole, tuning: RelayTuning, listeners: [Socket], stopping: StopFlag, logger: Logger) throws(Errno) {
+        self.index = index
+        self.role = role
+        self.tuning = tuning
+        self.listeners = listeners
+        self.stopping = stopping
+        self.logger = logger
+        epoll = try Epoll()
+        wake = try EventFD()
+        events = EpollEventBuffer(capacity: tuning.eventsPerWait)
+        let now = ContinuousClock.now
+        nextSweep = now
+        nextLogRefill = now
+        for (listenerIndex, listener) in listeners.enumerated() {
+            try epoll.add(listener.rawValue, events: [.readable, .exclusive], token: Token.listener(listenerIndex))
+        }
+        try epoll.add(wake.rawValue, events: [.readable], token: Token.wake)
+    }
+
+    // MARK: tokens
+
+    /// The 64-bit epoll token: listeners and the wake-up fd in the top bits, else a
+    /// connection's generation (high 32 bits), slot and side.
+    enum Token {
+        static let listenerFlag: UInt64 = 1 << 63
+        static let wake: UInt64 = 1 << 62
+        static func listener(_ index: Int) -> UInt64 { listenerFlag | UInt64(index) }
+        static func connection(slot: Int, generation: UInt32, upstream: Bool) -> UInt64 {
+            UInt64(generation) << 32 | UInt64(slot) << 1 | (upstream ? 1 : 0)
+        }
+    }
+
+    // MARK: the loop
+
+    func run() {
+        while !stopping.isSet {
+            let timeout: Int32 = again.isEmpty ? 250 : 0
+            let count: Int
+            do { count = try epoll.wait(into: events, timeoutMilliseconds: timeout) } catch {
+                logger.critical("epoll_wait failed: \(error)")
+                break
+            }
+            let now = ContinuousClock.now
+            for i in 0..<count {
+                let (token, ready) = events[i]
+                if token & Token.listenerFlag != 0 {
+                    acceptConnections(from: listeners[Int(token & 0xFFFF)], now: now)
+                } else if token == Token.wake {
+                    wake.drain()
+                } else {
+                    dispatch(token: token, ready: ready, now: now)
+                }
+            }
+            if !again.isEmpty {
+                let slots = again
+                again.removeAll(keepingCapacity: true)
+                for slot in slots where connections[Int(slot)].phase == .relaying { pump(Int(slot), now: now) }
+            }
+            if now >= nextSweep {
+                sweep(now: now)
+                nextSweep = now + .milliseconds(250)
+            }
+        }
+        for slot in connections.indices where connections[slot].phase != .free {
+            finish(slot, .shutdown, now: .now)
+        }
+        epoll.close()
+        wake.close()
+    }
+
+    private func dispatch(token: UInt64, ready: Epoll.Events, now: ContinuousClock.Instant) {
+        let slot = Int(token & 0xFFFF_FFFF) >> 1
+        let isUpstream = token & 1 == 1
+        guard slot < connections.count, connections[slot].generation == UInt32(token >> 32) else { return }
+        switch connections[slot].phase {
+        case .free:
+            return
+        case .readingBlock:
+            if !isUpstream { readBlock(slot, now: now) }
+        case .connecting:
+            if isUpstream {
+                finishConnect(slot, now: now)
+            } else if ready.contains(.error) || ready.contains(.hangUp) {
+                finish(slot, .downstreamFailed(connections[slot].downstream.pendingError() ?? .connectionReset), now: now)
+            }
+        case .relaying:
+            if ready.contains(.error) {
+                let socket = isUpstream ? connections[slot].upstream : connections[slot].downstream
+                if let error = socket.pendingError() {
+                    finish(slot, isUpstream ? .upstreamFailed(error) : .downstreamFailed(error), now: now)
+                    return
+                }
+            }
+            pump(slot, now: now)
+        }
+    }
+
+    // MARK: accept
+
+    private func acceptConnections(from listener: Socket, now: ContinuousClock.Instant) {
+        for _ in 0..<64 {
+            let accepted: (socket: Socket, peer: SocketAddress?)?
+            do { accepted = try listener.accept() } catch {
+                counters.add(.acceptErrors)
+                if error == .tooManyOpenFiles || error == .tooManyOpenFilesInSystem { counters.add(.descriptorExhaustion) }
+                logConnectionError("accept failed: \(error)")
+                return
+            }
+            guard let (socket, peer) = accepted else { return }
+            guard let peer, let local = try? socket.localAddress() else {
+                socket.close()
+                counters.add(.acceptErrors)
+                continue
+            }
+            let slot = allocateSlot(now: now)
+            connections[slot].downstream = socket
+            connections[slot].peer = peer
+            connections[slot].local = local
+            counters.add(.accepted)
+            counters.add(.connectionsOpen)
+            do {
+                try epoll.add(socket.rawValue, events: [.readable, .writable, .readHangUp, .edgeTriggered],
+                              token: Token.connection(slot: slot, generation: connections[slot].generation, upstream: false))
+            } catch {
+                finish(slot, .localError(error), now: now)
+                continue
+            }
+            switch role {
+            case .concentrator(let settings):
+                connections[slot].phase = .readingBlock
+                connections[slot].parser = PlainModeBlockParser(policy: settings.policy)
+                connections[slot].blockBytesSeen = 0
+                connections[slot].deadline = now + tuning.blockTimeout
+                readBlock(slot, now: now)  // the SYN data is usually there already
+            case .cpe(let settings):
+                startCPEConnection(slot, settings: settings, now: now)
+            }
+        }
+    }
+
+    private func allocateSlot(now: ContinuousClock.Instant) -> Int {
+        if let slot = freeSlots.popLast() {
+            connections[Int(slot)].lastActivity = now
+            return Int(slot)
+        }
+        connections.append(RelayConnection(now: now))
+        return connections.count - 1
+    }
+
+    // MARK: relaying
+
+    /// Starts the relay once both legs are up: a pipe per direction, then a first pump.
+    func startRelaying(_ slot: Int, now: ContinuousClock.Instant) {
+        do throws(Errno) {
+            let up = try Pipe()
+            let down: Pipe
+            do { down = try Pipe() } catch {
+                up.close()
+                throw error
+            }
+            if tuning.pipeSize > 0 {
+                connections[slot].toUpstream.capacity = Int((try? up.resize(to: tuning.pipeSize)) ?? 65536)
+                connections[slot].toDownstream.capacity = Int((try? down.resize(to: tuning.pipeSize)) ?? 65536)
+            }
+            connections[slot].toUpstream.pipe = up
+            connections[slot].toDownstream.pipe = down
+        } catch {
+            if error == .tooManyOpenFiles || error == .tooManyOpenFilesInSystem { counters.add(.descriptorExhaustion) }
+            finish(slot, .localError(error), now: now)
+            return
+        }
+        connections[slot].phase = .relaying
+        connections[slot].lastActivity = now
+        pump(slot, now: now)
+    }
+
+    /// Moves bytes both ways; turns a failure of either side into the matching close.
+    func pump(_ slot: Int, now: ContinuousClock.Instant) {
+        let down = connections[slot].downstream
+        let up = connections[slot].upstream
+        var more = false
+        switch connections[slot].toUpstream.pump(from: down, to: up) {
+        case .progressed(let n, let m):
+            counters.add(.bytesToUpstream, n)
+            connections[slot].lastActivity = now
+            more = m
+        case .blocked: break
+        case .sourceFailed(let error): return finish(slot, .downstreamFailed(error), now: now)
+        case .destinationFailed(let error): return finish(slot, .upstreamFailed(error), now: now)
+        }
+        switch connections[slot].toDownstream.pump(from: up, to: down) {
+        case .progressed(let n, let m):
+            counters.add(.bytesToDownstream, n)
+            connections[slot].lastActivity = now
+            more = more || m
+        case .blocked: break
+        case .sourceFailed(let error): return finish(slot, .upstreamFailed(error), now: now)
+        case .destinationFailed(let error): return finish(slot, .downstreamFailed(error), now: now)
+        }
+        if connections[slot].toUpstream.isFinished && connections[slot].toDownstream.isFinished {
+            finish(slot, .completed, now: now)
+        } else if more {
+            again.append(Int32(slot))
+        }
+    }
+
+    // MARK: closing
+
+    enum Ending {
+        case completed
+        /// The upstream leg failed (server RST, failed connect): abort the downstream leg.
+        case upstreamFailed(Errno)
+        /// The downstream leg failed (MP_FASTCLOSE or RST from the CPE or LAN host): abort upstream.
+        case downstreamFailed(Errno)
+        /// Refused before any upstream exists (bad PM block, no port, timeout): abort downstream.
+        case refused
+        case idle
+        case localError(Errno)
+        case shutdown
+    }
+
+    func finish(_ slot: Int, _ ending: Ending, now: ContinuousClock.Instant) {
+        let connection = connections[slot]
+        let hasUpstream = connection.upstream.rawValue >= 0
+        var hold = false
+        switch ending {
+        case .completed:
+            counters.add(.closedNormally)
+            connection.downstream.close()
+            if hasUpstream { connection.upstream.close() }
+        case .upstreamFailed(let error):
+            counters.add(.resetByUpstream)
+            counters.add(.abortsSentDownstream)
+            logConnectionError("upstream of \(connection.peer) failed: \(error); aborting downstream")
+            connection.downstream.abort()
+            if hasUpstream { connection.upstream.close() }
+            hold = connection.phase == .relaying
+        case .downstreamFailed:
+            counters.add(.resetByDownstream)
+            connection.downstream.close()
+            if hasUpstream {
+                counters.add(.abortsSentUpstream)
+                connection.upstream.abort()
+            }
+            hold = connection.phase == .relaying
+        case .refused, .localError:
+            counters.add(.abortsSentDownstream)
+            connection.downstream.abort()
+            if hasUpstream { connection.upstream.abort() }
+        case .idle, .shutdown:
+            counters.add(.abortsSentDownstream)
+            connection.downstream.abort()
+            if hasUpstream {
+                counters.add(.abortsSentUpstream)
+                connection.upstream.abort()
+            }
+        }
+        connection.toUpstream.pipe?.close()
+        connection.toDownstream.pipe?.close()
+        if let binding = connection.binding {
+            releaseBinding(binding, hold: hold, now: now)
+        }
+        counters.add(.connectionsOpen, -1)
+        connections[slot] = RelayConnection(now: now)
+        connections[slot].generation = connection.generation &+ 1
+        freeSlots.append(Int32(slot))
+    }
+
+    // MARK: timers
+
+    private func sweep(now: ContinuousClock.Instant) {
+        if now >= nextLogRefill {
+            if logSuppressed > 0 {
+                logger.warning("\(logSuppressed) connection errors not logged (rate limit)")
+                logSuppressed = 0
+            }
+            logBudget = 20
+            nextLogRefill = now + .seconds(1)
+        }
+        for slot in connections.indices {
+            switch connections[slot].phase {
+            case .free:
+                continue
+            case .readingBlock where now >= connections[slot].deadline:
+                counters.add(.blockTimeouts)
+                finish(slot, .refused, now: now)
+            case .connecting where now >= connections[slot].deadline:
+                counters.add(.upstreamTimeouts)
+                finish(slot, .refused, now: now)
+            case .relaying where now - connections[slot].lastActivity >= tuning.idleTimeout:
+                counters.add(.idleTimeouts)
+                finish(slot, .idle, now: now)
+            default:
+                continue
+            }
+        }
+        if index == 0 { expireState(now: now) }
+    }
+
+    /// Per-connection errors: at most 20 lines a second per loop, the rest counted.
+    func logConnectionError(_ message: @autoclosure () -> Logger.Message) {
+        guard logBudget > 0 else {
+            logSuppressed += 1
+            return
+        }
+        logBudget -= 1
+        logger.info(message())
+    }
+}
+
+/// Set once to stop every loop.
+public final class StopFlag: Sendable {
+    private let flag = Atomic(false)
+    public init() {}
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
+    public func set() { flag.store(true, ordering: .relaxed) }
+}
+

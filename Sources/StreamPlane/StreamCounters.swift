@@ -1,0 +1,82 @@
+import Synchronization
+
+/// Every event the stream plane counts. One instance per relay loop (a single writer each);
+/// the control socket sums them. Names are the `ctl stats` keys.
+public enum StreamCounter: Int, CaseIterable, Sendable {
+    case accepted, acceptErrors
+    case blockComplete, blockTimeouts, blockEndedEarly
+    case blockBadLength, blockUnknownSubtype, blockUnexpectedKind, blockDuplicateSource, blockDuplicateDestination
+    case blockForbiddenAddress, blockMissingDestination, blockMissingSource, blockMissingDestinationPort
+    case blockZeroDestinationPort, blockProtocolNotEnabled, blockProtocolMismatch, blockFamilyMismatch, blockTooLong
+    case protocolNotRelayed, sourceNotAllowed, noConcentratorForFamily
+    case portSetExhausted, poolExhausted, bindingConflicts
+    case upstreamConnects, upstreamConnected, upstreamRefused, upstreamUnreachable, upstreamTimeouts, upstreamErrors
+    case closedNormally, resetByUpstream, resetByDownstream, idleTimeouts
+    case abortsSentDownstream, abortsSentUpstream
+    case descriptorExhaustion
+    case bytesToUpstream, bytesToDownstream
+    case connectionsOpen
+
+    public var name: String {
+        switch self {
+        case .accepted: "accepted"
+        case .acceptErrors: "accept_errors"
+        case .blockComplete: "pm_block_complete"
+        case .blockTimeouts: "pm_block_timeouts"
+        case .blockEndedEarly: "pm_block_ended_early"
+        case .blockBadLength: "pm_reject_bad_length"
+        case .blockUnknownSubtype: "pm_reject_unknown_subtype"
+        case .blockUnexpectedKind: "pm_reject_unexpected_kind"
+        case .blockDuplicateSource: "pm_reject_duplicate_source"
+        case .blockDuplicateDestination: "pm_reject_duplicate_destination"
+        case .blockForbiddenAddress: "pm_reject_forbidden_address"
+        case .blockMissingDestination: "pm_reject_missing_destination"
+        case .blockMissingSource: "pm_reject_missing_source"
+        case .blockMissingDestinationPort: "pm_reject_missing_destination_port"
+        case .blockZeroDestinationPort: "pm_reject_zero_destination_port"
+        case .blockProtocolNotEnabled: "pm_reject_protocol_not_enabled"
+        case .blockProtocolMismatch: "pm_reject_protocol_mismatch"
+        case .blockFamilyMismatch: "pm_reject_family_mismatch"
+        case .blockTooLong: "pm_reject_too_long"
+        case .protocolNotRelayed: "protocol_not_relayed"
+        case .sourceNotAllowed: "source_not_allowed"
+        case .noConcentratorForFamily: "no_concentrator_for_family"
+        case .portSetExhausted: "port_set_exhausted"
+        case .poolExhausted: "pool_exhausted"
+        case .bindingConflicts: "binding_conflicts"
+        case .upstreamConnects: "upstream_connects"
+        case .upstreamConnected: "upstream_connected"
+        case .upstreamRefused: "upstream_refused"
+        case .upstreamUnreachable: "upstream_unreachable"
+        case .upstreamTimeouts: "upstream_timeouts"
+        case .upstreamErrors: "upstream_errors"
+        case .closedNormally: "closed_normally"
+        case .resetByUpstream: "reset_by_upstream"
+        case .resetByDownstream: "reset_by_downstream"
+        case .idleTimeouts: "idle_timeouts"
+        case .abortsSentDownstream: "aborts_sent_downstream"
+        case .abortsSentUpstream: "aborts_sent_upstream"
+        case .descriptorExhaustion: "descriptor_exhaustion"
+        case .bytesToUpstream: "bytes_to_upstream"
+        case .bytesToDownstream: "bytes_to_downstream"
+        case .connectionsOpen: "connections_open"
+        }
+    }
+}
+
+/// One loop's counters: relaxed atomics, written by the loop's thread, read by the control thread.
+public final class StreamCounters: Sendable {
+    private let values: InlineArray<64, Atomic<Int>>
+
+    public init() {
+        precondition(StreamCounter.allCases.count <= 64)
+        values = InlineArray { _ in Atomic(0) }
+    }
+
+    @inline(__always)
+    public func add(_ counter: StreamCounter, _ amount: Int = 1) {
+        values[counter.rawValue].wrappingAdd(amount, ordering: .relaxed)
+    }
+
+    public subscript(counter: StreamCounter) -> Int { values[counter.rawValue].load(ordering: .relaxed) }
+}

@@ -1,0 +1,81 @@
+/// StreamPlane: the TCP relay of both roles. Relay loops (one OS thread and one epoll each) accept
+/// MPTCP (concentrator) or TPROXY'd TCP (CPE) connections, read or write the PM block, open the
+/// other leg, and move bytes with splice() through a pipe per direction; FIN becomes a half-close
+/// and an RST an abortive close (MP_FASTCLOSE on the MPTCP leg) of the other side.
+public import PlainMode
+public import BindingState
+public import Syscalls
+public import WireFormat
+import Synchronization
+
+/// What a role decides when a connection arrives; the loop does the rest.
+public enum RelayRole: Sendable {
+    case concentrator(ConcentratorSettings)
+    case cpe(CPESettings)
+}
+
+/// Concentrator side: PM policy, where upstream sources come from, shared state.
+public struct ConcentratorSettings: Sendable {
+    public var policy: PlainModePolicy
+    public var allocator: PortSetAllocator
+    public var bindings: BindingTable
+    /// Use the PM source (or the CPE's address) for IPv4 too, instead of the shared pool.
+    public var preserveIPv4Source: Bool
+    /// A preserved source must share this many leading bits with the CPE's own address.
+    public var ipv4SourcePrefixLength: Int
+    public var ipv6SourcePrefixLength: Int
+    /// Source prefixes delegated to CPEs: a CPE inside `cpe` may use sources inside `sources`.
+    public var delegations: [(cpe: IPPrefix, sources: IPPrefix)]
+
+    public init(policy: PlainModePolicy, allocator: PortSetAllocator, bindings: BindingTable,
+                preserveIPv4Source: Bool = false, ipv4SourcePrefixLength: Int = 32, ipv6SourcePrefixLength: Int = 48,
+                delegations: [(cpe: IPPrefix, sources: IPPrefix)] = []) {
+        self.delegations = delegations
+        self.policy = policy
+        self.allocator = allocator
+        self.bindings = bindings
+        self.preserveIPv4Source = preserveIPv4Source
+        self.ipv4SourcePrefixLength = ipv4SourcePrefixLength
+        self.ipv6SourcePrefixLength = ipv6SourcePrefixLength
+    }
+}
+
+/// CPE side: where the concentrator is and what the PM block carries.
+public struct CPESettings: Sendable {
+    public enum SourceOption: String, Sendable, CaseIterable {
+        /// IPv6 flows carry the LAN host's address and port (source preservation); IPv4 flows do not.
+        case auto, always, never
+    }
+    public var concentratorIPv4: SocketAddress?
+    public var concentratorIPv6: SocketAddress?
+    public var sourceOption: SourceOption
+    public var subtype: UInt8
+    /// Send the PM block as TCP Fast Open SYN data (the draft's way) rather than as the first
+    /// bytes after the handshake.
+    public var blockInSYN: Bool
+
+    public init(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?,
+                sourceOption: SourceOption = .auto, subtype: UInt8 = PlainMode.defaultSubtype, blockInSYN: Bool = false) {
+        self.blockInSYN = blockInSYN
+        self.concentratorIPv4 = concentratorIPv4
+        self.concentratorIPv6 = concentratorIPv6
+        self.sourceOption = sourceOption
+        self.subtype = subtype
+    }
+}
+
+/// Timers and sizes shared by every loop.
+public struct RelayTuning: Sendable {
+    /// A PM block not complete by then: the connection is closed and counted.
+    public var blockTimeout: Duration = .seconds(5)
+    public var connectTimeout: Duration = .seconds(10)
+    /// RFC 5382 REQ-5: an established connection idle this long is dropped (at least 2 h 4 min).
+    public var idleTimeout: Duration = .seconds(7440)
+    /// RFC 7857 section 2.1: a port stays unusable this long after an RST.
+    public var resetHold: Duration = .seconds(240)
+    /// Bytes per splice pipe (0: the kernel's default, 64 KiB).
+    public var pipeSize: Int32 = 0
+    public var eventsPerWait = 256
+
+    public init() {}
+}

@@ -1,0 +1,121 @@
+public import Logging
+public import Syscalls
+import Glibc
+public import SystemPackage
+
+/// Why the stream plane could not start; each says what to fix.
+public enum StreamPlaneError: Error, CustomStringConvertible, Sendable {
+    case listen(SocketAddress, Errno)
+    case loop(Errno)
+
+    public var description: String {
+        switch self {
+        case let .listen(address, error):
+            switch error {
+            case .addressNotAvailable:
+                "cannot listen on \(address): the address is not configured on this host (ip addr add it, or fix --listen)"
+            case .addressInUse:
+                "cannot listen on \(address): another socket already uses it (is another plainmode running?)"
+            case .permissionDenied, .notPermitted:
+                "cannot listen on \(address): permission denied (run as root or with CAP_NET_ADMIN)"
+            case .protocolNotSupported:
+                "cannot listen on \(address): the kernel has no MPTCP (needs Linux 5.6+ and net.mptcp.enabled=1)"
+            default:
+                "cannot listen on \(address): \(error)"
+            }
+        case let .loop(error): "cannot start a relay loop: \(error)"
+        }
+    }
+}
+
+/// The stream plane of one role: its listeners and relay loops (one OS thread each).
+public final class StreamPlaneService: Sendable {
+    private let loops: [RelayLoop]
+    private let listeners: [Socket]
+    private let stopping = StopFlag()
+    private let threads = ThreadList()
+
+    /// Opens the listeners (MPTCP with TFO without cookie at the concentrator, transparent TCP
+    /// at the CPE) and prepares `loopCount` loops; `start` runs them.
+    public init(role: RelayRole, listen addresses: [SocketAddress], loopCount: Int, backlog: Int32,
+                tuning: RelayTuning, logger: Logger) throws(StreamPlaneError) {
+        var listeners: [Socket] = []
+        do throws(StreamPlaneError) {
+            for address in addresses {
+                listeners.append(try Self.openListener(address, role: role, backlog: backlog))
+            }
+            var loops: [RelayLoop] = []
+            for index in 0..<max(1, loopCount) {
+                var loopLogger = logger
+                loopLogger[metadataKey: "loop"] = "\(index)"
+                do {
+                    loops.append(try RelayLoop(index: index, role: role, tuning: tuning, listeners: listeners,
+                                               stopping: stopping, logger: loopLogger))
+                } catch { throw StreamPlaneError.loop(error) }
+            }
+            self.loops = loops
+            self.listeners = listeners
+        } catch {
+            for listener in listeners { listener.close() }
+            throw error
+        }
+    }
+
+    private static func openListener(_ address: SocketAddress, role: RelayRole, backlog: Int32) throws(StreamPlaneError) -> Socket {
+        let socket: Socket
+        do {
+            switch role {
+            case .concentrator: socket = try Socket.stream(family: address.family, protocolNumber: Socket.mptcp)
+            case .cpe: socket = try Socket.stream(family: address.family)
+            }
+        } catch { throw .listen(address, error) }
+        do {
+            try socket.setReuseAddress()
+            if !address.address.isIPv4 { try socket.setIPv6Only() }
+            switch role {
+            case .concentrator:
+                // A TFO queue at least the backlog, or SYN data is dropped under load (FACTS.md 2).
+                try socket.enableFastOpenWithoutCookie(queueLength: backlog)
+            case .cpe:
+                try socket.setTransparent(family: address.family)  // TPROXY delivers foreign destinations
+            }
+            try socket.bind(address)
+            try socket.listen(backlog: backlog)
+        } catch {
+            socket.close()
+            throw .listen(address, error)
+        }
+        return socket
+    }
+
+    public func start() {
+        for loop in loops {
+            threads.append(OSThread.start(name: "relay-\(loop.index)") { loop.run() })
+        }
+    }
+
+    /// Stops the loops (open connections are aborted) and waits for their threads.
+    public func stop() {
+        stopping.set()
+        for loop in loops { loop.wake.signal() }
+        threads.joinAll()
+        for listener in listeners { listener.close() }
+    }
+
+    /// Every counter summed over the loops, in declaration order.
+    public func counterTotals() -> [(counter: StreamCounter, value: Int)] {
+        StreamCounter.allCases.map { counter in (counter, loops.reduce(0) { $0 + $1.counters[counter] }) }
+    }
+}
+
+import Synchronization
+
+/// The loop threads, joined at stop.
+final class ThreadList: Sendable {
+    private let threads = Mutex<[OSThread]>([])
+    func append(_ thread: OSThread) { threads.withLock { $0.append(thread) } }
+    func joinAll() {
+        let all = threads.withLock { $0 }
+        for thread in all { thread.join() }
+    }
+}

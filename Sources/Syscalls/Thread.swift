@@ -1,0 +1,26 @@
+import CSyscalls
+import Glibc
+
+/// Starts `body` on a new detached-from-Swift pthread (the relay loops and the control socket
+/// each own one OS thread; no Swift concurrency runtime on the data path).
+public final class OSThread: @unchecked Sendable {
+    private var thread: pthread_t = 0
+    private let body: @Sendable () -> Void
+
+    private init(body: @escaping @Sendable () -> Void) { self.body = body }
+
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) -> OSThread {
+        let box = OSThread(body: body)
+        let context = Unmanaged.passRetained(box).toOpaque()
+        let result = pthread_create(&box.thread, nil, { raw in
+            let box = Unmanaged<OSThread>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, context)
+        precondition(result == 0, "pthread_create failed: \(result)")
+        _ = plainmode_set_thread_name(box.thread, String(name.prefix(15)))
+        return box
+    }
+
+    public func join() { _ = pthread_join(thread, nil) }
+}

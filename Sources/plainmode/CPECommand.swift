@@ -1,0 +1,86 @@
+import ArgumentParser
+import ControlSocket
+import Logging
+import PlainMode
+import StreamPlane
+import Syscalls
+
+/// `plainmode cpe`: the customer side, so the system works end to end without other software.
+struct CPECommand: ParsableCommand {
+    static let defaultControlSocket = "/run/plainmode/cpe.sock"
+
+    static let configuration = CommandConfiguration(
+        commandName: "cpe",
+        abstract: "Run the CPE role: TPROXY'd LAN TCP to one MPTCP connection each, PM block as SYN data.",
+        discussion: """
+            LAN TCP reaches the --listen port through TPROXY (Deploy/cpe-net.sh); each connection \
+            becomes an MPTCP connection to the concentrator that carries the original destination \
+            in a PM block sent as TCP Fast Open data without cookie. The kernel spreads it over \
+            every MPTCP endpoint (one per WAN link: ip mptcp endpoint add ADDR dev IF subflow).
+            Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start, 64 bad usage.
+            """
+    )
+
+    @Option(help: "The concentrator's IPv4 MPTCP address, ADDRESS:PORT.")
+    var concentrator: String?
+
+    @Option(help: "The concentrator's IPv6 MPTCP address, [ADDRESS]:PORT (IPv6 LAN flows use it when given).")
+    var concentrator6: String?
+
+    @Option(name: .customLong("listen"), help: "Transparent (TPROXY target) listening address (repeatable).")
+    var listenAddresses: [String] = ["0.0.0.0:7000", "[::]:7000"]
+
+    @Option(help: "Put the LAN host's address and port in a PM source option: auto (IPv6 only), always, never.")
+    var sourceOption: String = "auto"
+
+    @Flag(inversion: .prefixedNo,
+          help: "Send the PM block as TCP Fast Open SYN data (the draft's way). Off by default: on Linux 6.18 an MPTCP connection opened with SYN data stalls under bulk traffic towards the CPE (see README).")
+    var synData = false
+
+    @Option(help: "PM option subtype (draft default 14, 0xE).")
+    var subtype: UInt8 = PlainMode.defaultSubtype
+
+    @Option(help: "Path of the control socket that `plainmode ctl` talks to.")
+    var controlSocket = CPECommand.defaultControlSocket
+
+    @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        guard concentrator != nil || concentrator6 != nil else {
+            throw ValidationError("give --concentrator ADDRESS:PORT (and/or --concentrator6)")
+        }
+        guard CPESettings.SourceOption(rawValue: sourceOption) != nil else {
+            throw ValidationError("--source-option must be auto, always or never")
+        }
+        guard (0...15).contains(subtype) else { throw ValidationError("--subtype must be 0...15") }
+    }
+
+    func run() throws { try refusingToStart(start) }
+
+    private func start() throws {
+        let v4 = try concentrator.map { try parseSocketAddresses([$0], flag: "--concentrator")[0] }
+        let v6 = try concentrator6.map { try parseSocketAddresses([$0], flag: "--concentrator6")[0] }
+        let listen = try parseSocketAddresses(listenAddresses, flag: "--listen")
+        try StartupChecks.requireNetAdmin(role: "CPE")
+        try StartupChecks.requireFastOpen(bit: 0x1, role: "CPE")
+        try StartupChecks.requireMPTCP()
+
+        Signals.prepareDaemon()
+        Privileges.raiseDescriptorLimit()
+        let logger = daemon.makeLogger(label: "plainmode.cpe")
+        let settings = CPESettings(concentratorIPv4: v4, concentratorIPv6: v6,
+                                   sourceOption: CPESettings.SourceOption(rawValue: sourceOption) ?? .auto, subtype: subtype,
+                                   blockInSYN: synData)
+        try serve(.cpe(settings), listen: listen, daemon: daemon, tuning: daemon.tuning(), logger: logger,
+                  controlSocket: controlSocket,
+                  banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")") { plane, request in
+            let parts = request.split(separator: " ")
+            let json = parts.count > 1 && parts[1] == "json"
+            switch parts.first {
+            case "stats": return renderStats(plane.counterTotals().map { ($0.counter.name, $0.value) }, json: json)
+            case "bindings": return json ? "{\"bindings\":[],\"leases\":[]}\n" : "the CPE keeps no bindings\n"
+            default: return "unknown request \(request.jsonQuoted); try stats or bindings\n"
+            }
+        }
+    }
+}

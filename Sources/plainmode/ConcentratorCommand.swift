@@ -1,0 +1,160 @@
+import ArgumentParser
+import BindingState
+import ControlSocket
+import Logging
+import PlainMode
+import PortSets
+import StreamPlane
+import Syscalls
+import WireFormat
+
+/// `plainmode concentrator`: terminates the CPEs' MPTCP connections and relays to the Internet.
+struct ConcentratorCommand: ParsableCommand {
+    static let defaultControlSocket = "/run/plainmode/concentrator.sock"
+
+    static let configuration = CommandConfiguration(
+        commandName: "concentrator",
+        abstract: "Run the concentrator: MPTCP listeners, PM block, upstream TCP from the CPE's port set, splice relay.",
+        discussion: """
+            IPv4 destinations are reached from a shared pool address (--pool), each CPE using one \
+            PSID port set on one pool address (paired pooling); IPv6 destinations from the PM \
+            source (source preserved). Needs root or CAP_NET_ADMIN, net.ipv4.tcp_fastopen with the \
+            server bit (0x2), and the transparent return path of Deploy/concentrator-net.sh.
+            Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start (the message says why), 64 bad usage.
+            """
+    )
+
+    @Option(name: .customLong("listen"), help: "MPTCP listening address, ADDRESS:PORT (repeatable; IPv4 and IPv6).")
+    var listenAddresses: [String] = ["0.0.0.0:5000"]
+
+    @Option(name: .customLong("pool"), help: "IPv4 prefix of shared external addresses (repeatable), e.g. 192.0.2.128/27.")
+    var pools: [String] = []
+
+    @Option(help: "PSID offset a (RFC 7597): ports below 2^(16-a) are never used (a=6 keeps 0-1023 out).")
+    var psidOffset = 6
+
+    @Option(help: "PSID length k: each pool address is shared by 2^k CPEs.")
+    var psidLength = 6
+
+    @Option(name: .customLong("reserve-ports"), help: "Ports never handed out, FIRST-LAST or PORT (repeatable).")
+    var reservedPorts: [String] = []
+
+    @Option(help: "Refuse to start unless the pool holds at least this many CPE port sets.")
+    var minPortSets = 1
+
+    @Flag(help: "IPv4 too: connect upstream from the PM source (or the CPE's address) instead of the pool.")
+    var preserveSource = false
+
+    @Option(help: "A preserved IPv6 source must lie in this prefix length around the CPE's own address.")
+    var ipv6SourcePrefixLength = 48
+
+    @Option(name: .customLong("delegated-prefix"),
+            help: "CPE=PREFIX: CPEs at CPE (an address or prefix) may use preserved sources inside PREFIX (repeatable), e.g. 2001:db8:a::2=2001:db8:1::/48.")
+    var delegatedPrefixes: [String] = []
+
+    @Option(help: "PM option subtype this deployment uses (draft default 14, 0xE).")
+    var subtype: UInt8 = PlainMode.defaultSubtype
+
+    @Option(help: "Bytes to wait for before giving up on a PM block that does not end.")
+    var maxBlockBytes = PlainModePolicy.longestLegalBlock
+
+    @Option(help: "Seconds a new connection has to deliver its whole PM block.")
+    var pmTimeout: Double = 5
+
+    @Option(help: "Seconds a port stays unusable after an RST (RFC 7857 asks 240).")
+    var resetHold: Double = 240
+
+    @Option(help: "Lock shards of the binding tables and port-set allocator (a power of two).")
+    var shards = 64
+
+    @Option(help: "Path of the control socket that `plainmode ctl` talks to.")
+    var controlSocket = ConcentratorCommand.defaultControlSocket
+
+    @OptionGroup var daemon: DaemonOptions
+
+    func validate() throws {
+        guard (0...15).contains(subtype) else { throw ValidationError("--subtype must be 0...15") }
+        guard maxBlockBytes >= 1 && maxBlockBytes <= 1024 else { throw ValidationError("--max-block-bytes must be 1...1024") }
+        guard pmTimeout > 0, resetHold >= 0 else { throw ValidationError("--pm-timeout must be positive, --reset-hold not negative") }
+        guard (0...128).contains(ipv6SourcePrefixLength) else { throw ValidationError("--ipv6-source-prefix-length must be 0...128") }
+    }
+
+    func run() throws { try refusingToStart(start) }
+
+    private func start() throws {
+        // Configuration first: these refusals need no privileges.
+        let listen = try parseSocketAddresses(listenAddresses, flag: "--listen").map { $0 }
+        let geometry: PSIDGeometry
+        do { geometry = try PSIDGeometry(offset: psidOffset, psidLength: psidLength) } catch {
+            throw StartupRefusal("invalid PSID geometry --psid-offset \(psidOffset) --psid-length \(psidLength): \(error)")
+        }
+        var prefixes: [IPPrefix] = []
+        for text in pools {
+            do { prefixes.append(try IPPrefix(text)) } catch { throw StartupRefusal("--pool \(text): \(error)") }
+        }
+        if prefixes.isEmpty && !preserveSource {
+            throw StartupRefusal("no --pool: IPv4 address sharing needs at least one pool prefix (or pass --preserve-source)")
+        }
+        let reserved = try reservedPorts.map(Self.parsePortRange)
+        let allocator: PortSetAllocator
+        do {
+            allocator = try PortSetAllocator(pool: prefixes.isEmpty ? [try! IPPrefix("0.0.0.0/32")] : prefixes,
+                                             geometry: geometry, reservedPorts: reserved, shardCount: shards)
+        } catch { throw StartupRefusal("cannot build the port-set pool: \(error)") }
+        if !prefixes.isEmpty && allocator.portSetCapacity < minPortSets {
+            throw StartupRefusal("the pool \(pools.joined(separator: " ")) holds \(allocator.portSetCapacity) port sets with --psid-length \(psidLength), fewer than --min-port-sets \(minPortSets): add pool addresses or raise --psid-length")
+        }
+        var delegations: [(cpe: IPPrefix, sources: IPPrefix)] = []
+        for text in delegatedPrefixes {
+            let parts = text.split(separator: "=")
+            guard parts.count == 2 else { throw StartupRefusal("--delegated-prefix \(text): expected CPE=PREFIX") }
+            do { delegations.append((try IPPrefix(String(parts[0])), try IPPrefix(String(parts[1])))) } catch {
+                throw StartupRefusal("--delegated-prefix \(text): \(error)")
+            }
+        }
+        let bindings: BindingTable
+        do { bindings = try BindingTable(shardCount: shards) } catch { throw StartupRefusal("\(error)") }
+
+        try StartupChecks.requireNetAdmin(role: "concentrator")
+        try StartupChecks.requireFastOpen(bit: 0x2, role: "concentrator")
+        try StartupChecks.requireMPTCP()
+
+        Signals.prepareDaemon()
+        Privileges.raiseDescriptorLimit()
+        let logger = daemon.makeLogger(label: "plainmode.concentrator")
+        var tuning = daemon.tuning()
+        tuning.blockTimeout = .milliseconds(Int64(pmTimeout * 1000))
+        tuning.resetHold = .milliseconds(Int64(resetHold * 1000))
+        let policy = PlainModePolicy(subtype: subtype, maximumBlockLength: maxBlockBytes)
+        let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
+                                            preserveIPv4Source: preserveSource,
+                                            ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations)
+        try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
+                  controlSocket: controlSocket,
+                  banner: "concentrator listening on \(listen.map(\.description).joined(separator: ", ")); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)") { plane, request in
+            ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator)
+        }
+    }
+
+    static func parsePortRange(_ text: String) throws -> ClosedRange<UInt16> {
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let first = UInt16(parts[0]), let last = UInt16(parts.last!), first <= last else {
+            throw ValidationError("--reserve-ports \(text): expected PORT or FIRST-LAST with FIRST <= LAST")
+        }
+        return first...last
+    }
+}
+
+func printError(_ message: String) {
+    var standardError = StandardError()
+    print(message, to: &standardError)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var bytes = Array(string.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+import Glibc

@@ -1,0 +1,62 @@
+import BindingState
+import StreamPlane
+
+/// Answers the concentrator's control requests: "stats text|json", "bindings text|json".
+enum ConcentratorReports {
+    static func answer(_ request: String, plane: StreamPlaneService, bindings: BindingTable,
+                       allocator: PortSetAllocator) -> String {
+        let parts = request.split(separator: " ")
+        let json = parts.count > 1 && parts[1] == "json"
+        switch parts.first {
+        case "stats":
+            var totals = plane.counterTotals().map { (name: $0.counter.name, value: $0.value) }
+            let statistics = allocator.statistics
+            totals += [
+                ("bindings", bindings.count),
+                ("port_set_leases", statistics.leases),
+                ("port_set_capacity", statistics.portSetCapacity),
+                ("tcp_ports_in_use", statistics.tcpPortsInUse),
+                ("udp_ports_in_use", statistics.udpPortsInUse),
+                ("ports_held", statistics.portsHeld),
+            ]
+            return renderStats(totals, json: json)
+        case "bindings":
+            return renderBindings(bindings.snapshot(), leases: allocator.snapshot(), json: json)
+        default:
+            return "unknown request \(request.jsonQuoted); try stats or bindings\n"
+        }
+    }
+
+    static func stateText(_ state: BindingState) -> String {
+        switch state {
+        case .connecting: "connecting"
+        case .established: "established"
+        case .closing: "closing"
+        }
+    }
+
+    static func renderBindings(_ list: [Binding], leases: [PortSetLeaseSnapshot], json: Bool) -> String {
+        if json {
+            let items = list.map { b in
+                "{\"id\":\(b.id),\"protocol\":\"\(b.protocol)\",\"state\":\"\(stateText(b.state))\","
+                    + "\"cpe\":\(b.cpe.description.jsonQuoted),\"service\":\(b.service.description.jsonQuoted),"
+                    + "\"external\":\(b.external.description.jsonQuoted),\"remote\":\(b.remote.description.jsonQuoted)}"
+            }
+            let leaseItems = leases.map { l in
+                "{\"cpe\":\("\(l.cpe)".jsonQuoted),\"address\":\("\(l.externalAddress)".jsonQuoted),\"psid\":\(l.psid),"
+                    + "\"ports\":\(l.usablePortCount),\"tcp_in_use\":\(l.tcpPortsInUse),\"udp_in_use\":\(l.udpPortsInUse),"
+                    + "\"held\":\(l.portsHeld)}"
+            }
+            return "{\"bindings\":[" + items.joined(separator: ",") + "],\"leases\":[" + leaseItems.joined(separator: ",") + "]}\n"
+        }
+        var lines = ["\(list.count) bindings"]
+        for b in list {
+            lines.append("  #\(b.id) \(b.protocol) \(stateText(b.state)): CPE \(b.cpe) via \(b.service) -> external \(b.external) -> \(b.remote)")
+        }
+        lines.append("\(leases.count) port-set leases")
+        for l in leases {
+            lines.append("  CPE \(l.cpe): \(l.externalAddress) PSID \(l.psid) (\(l.usablePortCount) ports; tcp \(l.tcpPortsInUse), udp \(l.udpPortsInUse) in use; \(l.portsHeld) held)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+/// The daemon refuses to start, with a message naming the fix, on each misconfiguration.
+@Suite struct StartupTests {
+    static func plainmode(_ arguments: [String], prefix: [String] = []) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = prefix + [Testbed.binary] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    static let common = ["concentrator", "--listen", "127.0.0.1:5999", "--control-socket", "/tmp/plainmode-startup-test.sock"]
+
+    @Test(arguments: [
+        (["--pool", "192.0.2.129/27"], "host bits"),
+        (["--pool", "192.0.2.0/33"], "/33"),
+        (["--pool", "banana"], "--pool banana"),
+        (["--pool", "192.0.2.128/27", "--psid-offset", "10", "--psid-length", "7"], "PSID geometry"),
+        (["--pool", "192.0.2.128/32", "--psid-length", "2", "--min-port-sets", "100"], "--min-port-sets 100"),
+        ([], "no --pool"),
+    ])
+    func configurationIsRefused(arguments: [String], expected: String) throws {
+        let result = try Self.plainmode(Self.common + arguments)
+        #expect(result.status == 78, "\(result.output)")
+        #expect(result.output.contains(expected), "\(result.output)")
+    }
+
+    @Test func withoutNetAdminTheDaemonRefuses() throws {
+        try #require(geteuid() == 0, "needs root to drop a capability")
+        let result = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27"],
+                                        prefix: ["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin", "--"])
+        #expect(result.status == 78, "\(result.output)")
+        #expect(result.output.contains("CAP_NET_ADMIN"), "\(result.output)")
+    }
+
+    @Test func withoutTheFastOpenServerBitTheConcentratorRefuses() throws {
+        try #require(geteuid() == 0, "needs root for a network namespace")
+        let namespace = "pmtfo\(getpid() % 100000)"
+        _ = try Self.plainmode([], prefix: ["ip", "netns", "add", namespace])
+        defer { _ = try? Self.plainmode([], prefix: ["ip", "netns", "del", namespace]) }
+        let exec = ["ip", "netns", "exec", namespace]
+        _ = try Self.plainmode([], prefix: exec + ["sysctl", "-qw", "net.ipv4.tcp_fastopen=1"])
+        let concentrator = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27"], prefix: exec)
+        #expect(concentrator.status == 78, "\(concentrator.output)")
+        #expect(concentrator.output.contains("net.ipv4.tcp_fastopen=3"), "\(concentrator.output)")
+        _ = try Self.plainmode([], prefix: exec + ["sysctl", "-qw", "net.ipv4.tcp_fastopen=2"])
+        let cpe = try Self.plainmode(["cpe", "--concentrator", "198.51.100.1:5000", "--control-socket", "/tmp/plainmode-startup-cpe.sock"],
+                                     prefix: exec)
+        #expect(cpe.status == 78, "\(cpe.output)")
+        #expect(cpe.output.contains("net.ipv4.tcp_fastopen=3"), "\(cpe.output)")
+    }
+}

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Sends chosen bytes as MPTCP SYN data (TFO without cookie) and reports how the peer ended the
+connection, for the concentrator's bad-input tests. Standard library only.
+
+  syn_data.py send --to ADDR PORT --hex '1e0a...' [--then-hex HEX] [--wait S]
+      prints one JSON line: {"outcome": "reset"|"eof"|"data"|"open", "received": n}
+  syn_data.py flood --to ADDR PORT --count N --hold S
+      opens N MPTCP connections that send nothing, holds them S seconds, prints
+      {"opened": n, "closed_by_peer": m}
+"""
+import argparse, json, resource, selectors, socket, sys, time
+
+IPPROTO_MPTCP = 262
+TCP_FASTOPEN_NO_COOKIE = 34
+
+
+def family_of(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def send(args):
+    data = bytes.fromhex(args.hex)
+    s = socket.socket(family_of(args.to[0]), socket.SOCK_STREAM, IPPROTO_MPTCP)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
+    s.settimeout(args.wait)
+    outcome, received = "open", 0
+    try:
+        s.sendto(data, socket.MSG_FASTOPEN, (args.to[0], int(args.to[1])))
+        if args.then_hex:
+            time.sleep(0.2)
+            s.send(bytes.fromhex(args.then_hex))
+        deadline = time.monotonic() + args.wait
+        while time.monotonic() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                outcome = "eof"
+                break
+            received += len(chunk)
+            outcome = "data"
+    except ConnectionResetError:
+        outcome = "reset"
+    except socket.timeout:
+        pass
+    except OSError as error:
+        outcome = "error: %s" % error
+    finally:
+        s.close()
+    print(json.dumps({"outcome": outcome, "received": received}), flush=True)
+
+
+def flood(args):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    sockets = []
+    for _ in range(args.count):
+        s = socket.socket(family_of(args.to[0]), socket.SOCK_STREAM, IPPROTO_MPTCP)
+        s.settimeout(5)
+        s.connect((args.to[0], int(args.to[1])))
+        s.setblocking(False)
+        sockets.append(s)
+    closed = set()
+    selector = selectors.DefaultSelector()
+    for s in sockets:
+        selector.register(s, selectors.EVENT_READ)
+    deadline = time.monotonic() + args.hold
+    while time.monotonic() < deadline and len(closed) < len(sockets):
+        for key, _ in selector.select(0.2):
+            s = key.fileobj
+            try:
+                if not s.recv(1):
+                    closed.add(s)
+            except OSError:
+                closed.add(s)
+            if s in closed:
+                selector.unregister(s)
+    for s in sockets:
+        s.close()
+    print(json.dumps({"opened": len(sockets), "closed_by_peer": len(closed)}), flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("send")
+    p.add_argument("--to", nargs=2, required=True, metavar=("ADDR", "PORT"))
+    p.add_argument("--hex", required=True)
+    p.add_argument("--then-hex", default="")
+    p.add_argument("--wait", type=float, default=5)
+    p = sub.add_parser("flood")
+    p.add_argument("--to", nargs=2, required=True, metavar=("ADDR", "PORT"))
+    p.add_argument("--count", type=int, default=1000)
+    p.add_argument("--hold", type=float, default=10)
+    args = parser.parse_args()
+    send(args) if args.command == "send" else flood(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
