@@ -97,6 +97,8 @@ let package = Package(
         .testTarget(name: "BindingStateTests", dependencies: ["BindingState", "WireFormat", "PortSets", "TestSupport"]),
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
+        .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",
+                                                             .product(name: "SystemPackage", package: "swift-system")]),
         // Real kernels: network namespaces, MPTCP, TPROXY; needs root (run by .ci/run).
         .testTarget(name: "IntegrationTests", dependencies: ["plainmode"], exclude: ["tools"]),
     ]

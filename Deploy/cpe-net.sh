@@ -15,7 +15,7 @@
 # --exclude PREFIX   destinations never intercepted (e.g. a management network); repeatable
 # --endpoint A@DEV   MPTCP "subflow" endpoint: open an extra subflow from address A on DEV
 #                    (the second WAN); repeatable. DEV also needs a source route for A (see
-#                    README-deploy.md).
+#                    README.md, "Deploy").
 # --subflows N       MPTCP limits: subflows and accepted ADD_ADDRs per connection (default 2)
 # --down             remove what this script adds (rules, ip rules, routes, the given endpoints);
 #                    sysctls and MPTCP limits are left as they are

@@ -108,7 +108,7 @@ rate_bytes_per_s() {
 
 # tbf on the egress of one interface. burst: 10 ms of the rate but at least 64 KiB, so a whole
 # GSO/TSO super-packet (up to 64 KiB) fits and tbf never has to split it; queue: 100 ms of the rate
-# (at least 200 KiB), enough for TCP to keep the link busy (see README-deploy.md, "Shaping").
+# (at least 200 KiB), enough for TCP to keep the link busy (see README.md, "Deploy", "Shaping").
 shape() {
     local ns=$1 dev=$2 rate=$3 bps burst limit
     bps=$(rate_bytes_per_s "$rate")

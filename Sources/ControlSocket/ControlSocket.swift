@@ -36,6 +36,9 @@ public final class ControlServer: Sendable {
             if (try? probe.connectUnix(path: path)) != nil { throw .alreadyServed(path) }
         }
         _ = unlink(path)  // a stale socket file from a daemon that died
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            _ = mkdir(String(path[..<slash]), 0o755)  // e.g. /run/plainmode, gone after a reboot
+        }
         let socket: Socket
         do {
             socket = try Socket.unixStream()

@@ -304,7 +304,7 @@ tfo() {  # tfo FAMILY
     if [[ $fam == 4 ]]; then svc=198.51.100.1 dst=203.0.113.2; else svc=2001:db8:a::1 dst=2001:db8:3::2; fi
     tag="e tfo v$fam pm_client -> [$svc]:5000"
     # Sink (FIN after EOF): an upload only. Bulk data in both directions on a TFO-opened MPTCP
-    # connection sometimes crawls for 5-25 s on this kernel (see README-deploy.md).
+    # connection sometimes crawls for 5-25 s on this kernel (see README.md, "Deploy").
     start_server "e$fam" "$CONC" --listen "$svc" --port 5000 --mptcp --fastopen 128 --send 0 --connections 1 --timeout 30 || { fail "$tag: server"; return; }
     nstat_reset "$CONC"
     local src=()
