@@ -4,6 +4,7 @@ connection, for the concentrator's bad-input tests. Standard library only.
 
   syn_data.py send --to ADDR PORT --hex '1e0a...' [--then-hex HEX] [--wait S]
       prints one JSON line: {"outcome": "reset"|"eof"|"data"|"open", "received": n}
+      ("reset": the peer answered with an RST or MP_FASTCLOSE, seen as ECONNRESET or ECONNREFUSED)
   syn_data.py flood --to ADDR PORT --count N --hold S
       opens N MPTCP connections that send nothing, holds them S seconds, prints
       {"opened": n, "closed_by_peer": m}
@@ -37,7 +38,8 @@ def send(args):
                 break
             received += len(chunk)
             outcome = "data"
-    except ConnectionResetError:
+    except (ConnectionResetError, ConnectionRefusedError):
+        # A reset that lands before the client's handshake completes reads as "refused".
         outcome = "reset"
     except socket.timeout:
         pass
