@@ -26,8 +26,8 @@ public enum ControlSocketError: Error, CustomStringConvertible, Sendable {
 public final class ControlServer: Sendable {
     public let path: String
     private let socket: Socket
-    private let stopping = StopSignal()
-    private let thread: ThreadBox
+    private let stopping = StopFlag()
+    private let thread: OSThread
 
     public init(path: String, handler: @escaping @Sendable (String) -> String) throws(ControlSocketError) {
         self.path = path
@@ -53,13 +53,13 @@ public final class ControlServer: Sendable {
         } catch let error as Errno { throw .cannotServe(path, error) } catch { throw .cannotServe(path, .ioError) }
         self.socket = socket
         let stopping = self.stopping
-        thread = ThreadBox(OSThread.start(name: "control") {
+        thread = OSThread.start(name: "control") {
             while !stopping.isSet {
                 guard let client = try? socket.acceptBlocking() else { continue }
                 Self.serve(client, handler: handler)
                 client.close()
             }
-        })
+        }
     }
 
     private static func serve(_ client: Socket, handler: (String) -> String) {
@@ -75,7 +75,7 @@ public final class ControlServer: Sendable {
             _ = try? poke.connectUnix(path: path)
             poke.close()
         }
-        thread.thread.join()
+        thread.join()
         socket.close()
         _ = unlink(path)
     }
@@ -96,15 +96,3 @@ public enum ControlClient {
     }
 }
 
-import Synchronization
-
-final class StopSignal: Sendable {
-    private let flag = Atomic(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
-}
-
-final class ThreadBox: Sendable {
-    let thread: OSThread
-    init(_ thread: OSThread) { self.thread = thread }
-}

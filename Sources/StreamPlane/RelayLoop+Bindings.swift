@@ -11,8 +11,9 @@ extension RelayLoop {
 
     /// A free (pool address, port) from the CPE's port set.
     func allocatePooledSource(cpe: IPAddress, settings: ConcentratorSettings, now: ContinuousClock.Instant) -> SourceChoice {
+        guard let allocator = settings.allocator else { return .refused(.poolExhausted) }
         do {
-            let endpoint = try settings.allocator.allocatePort(for: cpe, protocol: .tcp, now: now)
+            let endpoint = try allocator.allocatePort(for: cpe, protocol: .tcp, now: now)
             return .address(SocketAddress(endpoint.address, port: endpoint.port))
         } catch {
             switch error {
@@ -24,7 +25,7 @@ extension RelayLoop {
 
     func releasePooledSource(_ source: SocketAddress, cpe: IPAddress, holdUntil: ContinuousClock.Instant?) {
         guard case .concentrator(let settings) = role else { return }
-        settings.allocator.releasePort(Endpoint(address: source.address, port: source.port), protocol: .tcp,
+        settings.allocator?.releasePort(Endpoint(address: source.address, port: source.port), protocol: .tcp,
                                        cpe: cpe, holdUntil: holdUntil)
     }
 
@@ -72,7 +73,7 @@ extension RelayLoop {
     /// Loop 0 only: expired holds and leases, closing bindings whose time has come.
     func expireState(now: ContinuousClock.Instant) {
         guard case .concentrator(let settings) = role else { return }
-        settings.allocator.expire(now: now)
+        settings.allocator?.expire(now: now)
         _ = settings.bindings.expired(now: now)
     }
 }

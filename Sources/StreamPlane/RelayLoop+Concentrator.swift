@@ -90,7 +90,7 @@ extension RelayLoop {
         }
         let remote = SocketAddress(destination.address, port: port)
         let cpe = connections[slot].peer.address
-        let pooled = remote.address.isIPv4 && !settings.preserveIPv4Source
+        let pooled = remote.address.isIPv4 && !settings.preserveIPv4Source && settings.allocator != nil
 
         var attempts = 0
         while true {

@@ -1,6 +1,5 @@
 import Logging
 import PlainMode
-import Synchronization
 import Syscalls
 import SystemPackage
 import WireFormat
@@ -338,12 +337,3 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         logger.info(message())
     }
 }
-
-/// Set once to stop every loop.
-public final class StopFlag: Sendable {
-    private let flag = Atomic(false)
-    public init() {}
-    public var isSet: Bool { flag.load(ordering: .relaxed) }
-    public func set() { flag.store(true, ordering: .relaxed) }
-}
-

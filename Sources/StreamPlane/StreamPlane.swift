@@ -17,7 +17,8 @@ public enum RelayRole: Sendable {
 /// Concentrator side: PM policy, where upstream sources come from, shared state.
 public struct ConcentratorSettings: Sendable {
     public var policy: PlainModePolicy
-    public var allocator: PortSetAllocator
+    /// Port sets of the shared IPv4 pool; nil when there is no pool (every source preserved).
+    public var allocator: PortSetAllocator?
     public var bindings: BindingTable
     /// Use the PM source (or the CPE's address) for IPv4 too, instead of the shared pool.
     public var preserveIPv4Source: Bool
@@ -27,7 +28,7 @@ public struct ConcentratorSettings: Sendable {
     /// Source prefixes delegated to CPEs: a CPE inside `cpe` may use sources inside `sources`.
     public var delegations: [(cpe: IPPrefix, sources: IPPrefix)]
 
-    public init(policy: PlainModePolicy, allocator: PortSetAllocator, bindings: BindingTable,
+    public init(policy: PlainModePolicy, allocator: PortSetAllocator?, bindings: BindingTable,
                 preserveIPv4Source: Bool = false, ipv4SourcePrefixLength: Int = 32, ipv6SourcePrefixLength: Int = 48,
                 delegations: [(cpe: IPPrefix, sources: IPPrefix)] = []) {
         self.delegations = delegations

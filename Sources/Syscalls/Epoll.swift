@@ -31,11 +31,6 @@ public struct Epoll: Sendable {
         _ = try retryingEINTR { epoll_ctl(rawValue, EPOLL_CTL_ADD, fd, &event) }
     }
 
-    public func remove(_ fd: Int32) {
-        var event = epoll_event()
-        _ = epoll_ctl(rawValue, EPOLL_CTL_DEL, fd, &event)
-    }
-
     /// Waits up to `timeoutMilliseconds` (-1: forever) and fills `events`; returns how many fired.
     public func wait(into events: EpollEventBuffer, timeoutMilliseconds: Int32) throws(Errno) -> Int {
         let count = epoll_wait(rawValue, events.storage, Int32(events.capacity), timeoutMilliseconds)

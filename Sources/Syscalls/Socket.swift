@@ -186,11 +186,6 @@ public struct Socket: Hashable, Sendable {
         }
     }
 
-    /// Sends from `buffer`; nil when the socket buffer is full.
-    public func send(_ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int? {
-        try retryingEINTRUnlessWouldBlock { Glibc.send(rawValue, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) }
-    }
-
     /// Bytes waiting in the receive queue (FIONREAD); 0 when unknown.
     public func availableBytes() -> Int {
         max(0, Int(plainmode_bytes_available(rawValue)))
@@ -207,26 +202,13 @@ public struct Socket: Hashable, Sendable {
         Socket(rawValue: try retryingEINTR { plainmode_accept4(rawValue, nil, nil, PLAINMODE_SOCK_CLOEXEC) })
     }
 
-    public func receiveBlocking(into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
-        try retryingEINTR { recv(rawValue, buffer.baseAddress, buffer.count, 0) }
-    }
-
-    public func sendBlocking(_ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
-        try retryingEINTR { Glibc.send(rawValue, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) }
-    }
-
     /// Writes all of `bytes` on a blocking socket.
     public func sendAll(_ bytes: [UInt8]) throws(Errno) {
         var offset = 0
         while offset < bytes.count {
-            let result: Int = bytes.withUnsafeBytes { raw in
-                Glibc.send(rawValue, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            offset += try retryingEINTR {
+                bytes.withUnsafeBytes { Glibc.send(rawValue, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             }
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw Errno(rawValue: errno)
-            }
-            offset += result
         }
     }
 

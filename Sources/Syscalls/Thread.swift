@@ -1,5 +1,6 @@
 import CSyscalls
 import Glibc
+import Synchronization
 
 /// Starts `body` on a new detached-from-Swift pthread (the relay loops and the control socket
 /// each own one OS thread; no Swift concurrency runtime on the data path).
@@ -23,4 +24,12 @@ public final class OSThread: @unchecked Sendable {
     }
 
     public func join() { _ = pthread_join(thread, nil) }
+}
+
+/// A flag set once from any thread (stop the loops, stop the control thread).
+public final class StopFlag: Sendable {
+    private let flag = Atomic(false)
+    public init() {}
+    public var isSet: Bool { flag.load(ordering: .relaxed) }
+    public func set() { flag.store(true, ordering: .relaxed) }
 }

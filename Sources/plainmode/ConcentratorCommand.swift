@@ -96,13 +96,20 @@ struct ConcentratorCommand: ParsableCommand {
             throw StartupRefusal("no --pool: IPv4 address sharing needs at least one pool prefix (or pass --preserve-source)")
         }
         let reserved = try reservedPorts.map(Self.parsePortRange)
-        let allocator: PortSetAllocator
-        do {
-            allocator = try PortSetAllocator(pool: prefixes.isEmpty ? [try! IPPrefix("0.0.0.0/32")] : prefixes,
-                                             geometry: geometry, reservedPorts: reserved, shardCount: shards)
-        } catch { throw StartupRefusal("cannot build the port-set pool: \(error)") }
-        if !prefixes.isEmpty && allocator.portSetCapacity < minPortSets {
-            throw StartupRefusal("the pool \(pools.joined(separator: " ")) holds \(allocator.portSetCapacity) port sets with --psid-length \(psidLength), fewer than --min-port-sets \(minPortSets): add pool addresses or raise --psid-length")
+        // No pool: every source is preserved (--preserve-source), nothing to allocate.
+        let allocator: PortSetAllocator?
+        if prefixes.isEmpty {
+            allocator = nil
+        } else {
+            do throws(PortSetAllocatorError) {
+                allocator = try PortSetAllocator(pool: prefixes, geometry: geometry, reservedPorts: reserved,
+                                                 shardCount: shards, requiredPortSets: minPortSets)
+            } catch {
+                if case let .poolTooSmall(capacity, _, _, _) = error {
+                    throw StartupRefusal("the pool \(pools.joined(separator: " ")) holds \(capacity) port sets with --psid-length \(psidLength), fewer than --min-port-sets \(minPortSets): add pool addresses or raise --psid-length")
+                }
+                throw StartupRefusal("cannot build the port-set pool: \(error)")
+            }
         }
         var delegations: [(cpe: IPPrefix, sources: IPPrefix)] = []
         for text in delegatedPrefixes {

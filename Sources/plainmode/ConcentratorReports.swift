@@ -4,24 +4,24 @@ import StreamPlane
 /// Answers the concentrator's control requests: "stats text|json", "bindings text|json".
 enum ConcentratorReports {
     static func answer(_ request: String, plane: StreamPlaneService, bindings: BindingTable,
-                       allocator: PortSetAllocator) -> String {
+                       allocator: PortSetAllocator?) -> String {
         let parts = request.split(separator: " ")
         let json = parts.count > 1 && parts[1] == "json"
         switch parts.first {
         case "stats":
             var totals = plane.counterTotals().map { (name: $0.counter.name, value: $0.value) }
-            let statistics = allocator.statistics
+            let statistics = allocator?.statistics
             totals += [
                 ("bindings", bindings.count),
-                ("port_set_leases", statistics.leases),
-                ("port_set_capacity", statistics.portSetCapacity),
-                ("tcp_ports_in_use", statistics.tcpPortsInUse),
-                ("udp_ports_in_use", statistics.udpPortsInUse),
-                ("ports_held", statistics.portsHeld),
+                ("port_set_leases", statistics?.leases ?? 0),
+                ("port_set_capacity", statistics?.portSetCapacity ?? 0),
+                ("tcp_ports_in_use", statistics?.tcpPortsInUse ?? 0),
+                ("udp_ports_in_use", statistics?.udpPortsInUse ?? 0),
+                ("ports_held", statistics?.portsHeld ?? 0),
             ]
             return renderStats(totals, json: json)
         case "bindings":
-            return renderBindings(bindings.snapshot(), leases: allocator.snapshot(), json: json)
+            return renderBindings(bindings.snapshot(), leases: allocator?.snapshot() ?? [], json: json)
         default:
             return "unknown request \(request.jsonQuoted); try stats or bindings\n"
         }

@@ -167,6 +167,22 @@ class Sender(threading.Thread):
 
 # ---------------------------------------------------------------- serve
 
+def receive_chunks(sock, deadline, timeout_text):
+    """Yields what `sock` receives until end of stream; raises TimeoutError at `deadline`."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(timeout_text)
+        sock.settimeout(min(left, 5.0))
+        try:
+            data = sock.recv(262144)
+        except socket.timeout:
+            continue
+        if not data:
+            return
+        yield data
+
+
 def handle(conn, peer, args):
     t0 = time.monotonic()
     deadline = t0 + args.timeout
@@ -189,17 +205,7 @@ def handle(conn, peer, args):
         if args.mode == "sink" and args.send > 0:
             sender = Sender(conn, args.send)
             sender.start()
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("connection timeout (%gs)" % args.timeout)
-            conn.settimeout(min(left, 5.0))
-            try:
-                data = conn.recv(262144)
-            except socket.timeout:
-                continue
-            if not data:
-                break
+        for data in receive_chunks(conn, deadline, "connection timeout (%gs)" % args.timeout):
             if rec["received"] == 0:
                 rec["first_bytes_hex"] = data[:64].hex()
             rec["received"] += len(data)
@@ -322,17 +328,7 @@ def one_client(args):
         rec["local"] = fmt(s.getsockname())
         sender = Sender(s, args.send, fin=not args.late_fin)
         sender.start()
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("connection timeout (%gs)" % args.timeout)
-            s.settimeout(min(left, 5.0))
-            try:
-                data = s.recv(262144)
-            except socket.timeout:
-                continue
-            if not data:
-                break
+        for data in receive_chunks(s, deadline, "connection timeout (%gs)" % args.timeout):
             rec["received"] += len(data)
             rh.update(data)
         if args.late_fin:

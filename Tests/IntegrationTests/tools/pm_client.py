@@ -111,17 +111,7 @@ def run(args, block):
 
         t = threading.Thread(target=send_rest, daemon=True)
         t.start()
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError("timeout (%gs)" % args.timeout)
-            s.settimeout(min(left, 5.0))
-            try:
-                data = s.recv(262144)
-            except socket.timeout:
-                continue
-            if not data:
-                break
+        for data in peer.receive_chunks(s, deadline, "timeout (%gs)" % args.timeout):
             rec["received"] += len(data)
             rh.update(data)
         rec["mptcp"] = peer.mptcp_subflows(s) is not None
