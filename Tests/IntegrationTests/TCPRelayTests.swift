@@ -137,9 +137,10 @@ import Testing
             try bed.startConcentrator()
             try bed.startCPE()
             try bed.startServer(port: 8085, arguments: ["--send", "0"])
-            let bytes = 30 * 1024 * 1024
+            // Long enough (about 13 s) that connection set-up and slow start weigh little.
+            let bytes = 60 * 1024 * 1024
             let client = try bed.run(bed.lan, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", Testbed.serverV4,
-                                              "--port", "8085", "--send", "\(bytes)", "--timeout", "60"], timeout: 70)
+                                              "--port", "8085", "--send", "\(bytes)", "--timeout", "90"], timeout: 100)
             #expect(client.status == 0, "client: \(client.output)")
             let record = try #require(PeerRecord.parse(client.output).first)
             let seconds = try #require(record.seconds)
@@ -152,6 +153,8 @@ import Testing
     /// Client and server hashes agree both ways.
     private func checkTransfer(_ bed: Testbed, client: String, serverPort: Int, family6: Bool = false, bytes: Int) throws {
         let clientRecord = try #require(PeerRecord.parse(client).first, "no client record in: \(client)")
+        // The server logs its record once its own side has finished, just after the client's.
+        _ = bed.waitFor(10) { !PeerRecord.parse(bed.serverLog(port: serverPort, family6: family6)).isEmpty }
         let serverRecord = try #require(PeerRecord.parse(bed.serverLog(port: serverPort, family6: family6)).first,
                                         "no server record: \(bed.serverLog(port: serverPort, family6: family6))")
         #expect(clientRecord.sent == bytes && serverRecord.received == bytes)
