@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "PortSets", swiftSettings: strict),
         // PCP messages (RFC 6887) with the PORT_SET option (RFC 7753).
         .target(name: "PCP", dependencies: ["WireFormat"], swiftSettings: strict),
+        // Per-thread event counters (relaxed atomics) that the control socket sums.
+        .target(name: "Counters", swiftSettings: strict),
         // Port-set leases and binding tables shared by the stream and packet planes.
         .target(name: "BindingState", dependencies: ["WireFormat", "PortSets"], swiftSettings: strict),
         // Linux calls Swift's Glibc module hides behind _GNU_SOURCE (splice, accept4, pipe2).
@@ -47,7 +49,7 @@ let package = Package(
         // The TCP relay of both roles: listeners, PM block, upstream connect, splice loops.
         .target(
             name: "StreamPlane",
-            dependencies: ["Syscalls", "PlainMode", "WireFormat", "BindingState",
+            dependencies: ["Syscalls", "PlainMode", "WireFormat", "BindingState", "Counters",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
@@ -64,6 +66,14 @@ let package = Package(
             pkgConfig: "libnetfilter_queue",
             providers: [.apt(["libnetfilter-queue-dev", "libmnl-dev"])]
         ),
+        // The NFQUEUE engine: one netlink socket per queue, packets read in place, batched verdicts.
+        .target(
+            name: "NetfilterQueue",
+            dependencies: ["CNetfilterQueue", "Counters", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
+        // What the packet plane decides about queued packets: the read-only SYN gate.
+        .target(name: "PacketPlane", dependencies: ["WireFormat", "PlainMode", "BindingState", "Counters"], swiftSettings: strict),
         // Operator-facing renderings (text and JSON) of the codecs, shared by the CLI and tests.
         .target(
             name: "PlainModeTools",
@@ -96,6 +106,9 @@ let package = Package(
         .testTarget(name: "PCPTests", dependencies: ["PCP", "WireFormat", "TestSupport"]),
         .testTarget(name: "BindingStateTests", dependencies: ["BindingState", "WireFormat", "PortSets", "TestSupport"]),
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
+        .testTarget(name: "PacketPlaneTests", dependencies: ["PacketPlane", "PlainMode", "WireFormat", "TestSupport"]),
+        // Real NFQUEUE in a network namespace the test makes; needs root.
+        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "Syscalls"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
         .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",
                                                              .product(name: "SystemPackage", package: "swift-system")]),

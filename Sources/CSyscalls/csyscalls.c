@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include "csyscalls.h"
 
@@ -23,4 +24,8 @@ int plainmode_set_thread_name(pthread_t thread, const char *name) { return pthre
 int plainmode_bytes_available(int fd) {
     int available = 0;
     return ioctl(fd, FIONREAD, &available) == 0 ? available : -1;
+}
+
+int plainmode_enter_network_namespace(int fd) {
+    return setns(fd, CLONE_NEWNET);
 }

@@ -1,8 +1,8 @@
-import Synchronization
+public import Counters
 
 /// Every event the stream plane counts. One instance per relay loop (a single writer each);
 /// the control socket sums them. Names are the `ctl stats` keys.
-public enum StreamCounter: Int, CaseIterable, Sendable {
+public enum StreamCounter: Int, CounterName {
     case accepted, acceptErrors
     case blockComplete, blockTimeouts, blockEndedEarly
     case blockBadLength, blockUnknownSubtype, blockUnexpectedKind, blockDuplicateSource, blockDuplicateDestination
@@ -64,19 +64,5 @@ public enum StreamCounter: Int, CaseIterable, Sendable {
     }
 }
 
-/// One loop's counters: relaxed atomics, written by the loop's thread, read by the control thread.
-public final class StreamCounters: Sendable {
-    private let values: InlineArray<64, Atomic<Int>>
-
-    public init() {
-        precondition(StreamCounter.allCases.count <= 64)
-        values = InlineArray { _ in Atomic(0) }
-    }
-
-    @inline(__always)
-    public func add(_ counter: StreamCounter, _ amount: Int = 1) {
-        values[counter.rawValue].wrappingAdd(amount, ordering: .relaxed)
-    }
-
-    public subscript(counter: StreamCounter) -> Int { values[counter.rawValue].load(ordering: .relaxed) }
-}
+/// One loop's counters, written by the loop's thread, read by the control thread.
+public typealias StreamCounters = AtomicCounters<StreamCounter>

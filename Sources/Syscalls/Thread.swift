@@ -1,6 +1,7 @@
 import CSyscalls
 import Glibc
 import Synchronization
+public import SystemPackage
 
 /// Starts `body` on a new detached-from-Swift pthread (the relay loops and the control socket
 /// each own one OS thread; no Swift concurrency runtime on the data path).
@@ -32,4 +33,14 @@ public final class StopFlag: Sendable {
     public init() {}
     public var isSet: Bool { flag.load(ordering: .relaxed) }
     public func set() { flag.store(true, ordering: .relaxed) }
+}
+
+/// Network namespaces are per thread: a worker moved into one makes its sockets there.
+public enum NetworkNamespace {
+    /// Moves the calling OS thread into the namespace at `path` (e.g. /var/run/netns/NAME).
+    public static func enter(path: String) throws(Errno) {
+        let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
+        defer { _ = close(fd) }
+        _ = try retryingEINTR { plainmode_enter_network_namespace(fd) }
+    }
 }

@@ -15,6 +15,8 @@ int plainmode_pipe2(int fds[2], int flags);
 int plainmode_set_pipe_size(int fd, int size);
 int plainmode_bytes_available(int fd);
 int plainmode_set_thread_name(pthread_t thread, const char *name);
+/// setns(fd, CLONE_NEWNET): moves the calling thread (only) into the network namespace `fd`.
+int plainmode_enter_network_namespace(int fd);
 
 #define PLAINMODE_SPLICE_F_MOVE 1u
 #define PLAINMODE_SPLICE_F_NONBLOCK 2u

@@ -1,0 +1,164 @@
+/// NetfilterQueue: the kernel side of the packet plane. It owns one NFQUEUE netlink socket per
+/// queue, the buffers packets are read into (parsed in place, never copied) and the verdict
+/// batch that answers a whole burst with one `sendto`. Callers see `QueuedPacket` values inside
+/// a closure and return a `Verdict`; every raw pointer stays in this module and the C shim.
+import SystemPackage
+import CNetfilterQueue
+import Glibc
+
+/// One NFQUEUE queue bound by this process. Not thread-safe: one worker thread owns it.
+public final class NetfilterQueue {
+    public let configuration: NetfilterQueueConfiguration
+    public let counters = NetfilterQueueCounters()
+    private let socket: OpaquePointer  // struct mnl_socket *
+    private let receiveBuffer: UnsafeMutableRawBufferPointer
+    private var verdicts: VerdictBatch
+    private var sequence: UInt32 = 1
+
+    /// The netlink socket's descriptor, for a caller that multiplexes it with other sources.
+    public var fileDescriptor: Int32 { mnl_socket_get_fd(socket) }
+
+    /// Opens a netlink socket, binds it to `configuration.queue` and applies the queue settings.
+    /// Throws `.queueOwned` when another process holds the queue.
+    public init(_ configuration: NetfilterQueueConfiguration) throws(NetfilterQueueError) {
+        try configuration.validate()
+        guard let socket = mnl_socket_open2(NETLINK_NETFILTER, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue)) else {
+            throw .open(Errno(rawValue: errno))
+        }
+        guard mnl_socket_bind(socket, 0, pid_t(MNL_SOCKET_AUTOPID)) == 0 else {
+            let error = Errno(rawValue: errno)
+            mnl_socket_close(socket)
+            throw .open(error)
+        }
+        self.configuration = configuration
+        self.socket = socket
+        // Room for one whole GSO packet (64 KiB) plus its netlink and nfqueue headers.
+        receiveBuffer = .allocate(byteCount: Int(configuration.copyRange) + 4096, alignment: 8)
+        verdicts = VerdictBatch(capacity: configuration.burst)
+        do {
+            try configureSocket()
+            try request(kind: "bind") { buffer, sequence in
+                plainmode_nfq_put_bind(buffer, configuration.queue, sequence)
+            }
+            let flags = (configuration.failOpen ? UInt32(NFQA_CFG_F_FAIL_OPEN) : 0) | (configuration.gso ? UInt32(NFQA_CFG_F_GSO) : 0)
+            try request(kind: "configure") { buffer, sequence in
+                plainmode_nfq_put_params(buffer, configuration.queue, sequence, configuration.copyRange, configuration.maxLength,
+                                         UInt32(NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO), flags)
+            }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit { receiveBuffer.deallocate() }
+
+    /// Closes the socket; the kernel unbinds the queue and, with `--queue-bypass`, lets packets pass.
+    public func close() { mnl_socket_close(socket) }
+
+    private func configureSocket() throws(NetfilterQueueError) {
+        let fd = fileDescriptor
+        var one: Int32 = 1
+        // ENOBUFS would otherwise be reported on the next receive and the message lost anyway.
+        if setsockopt(fd, PLAINMODE_SOL_NETLINK, PLAINMODE_NETLINK_NO_ENOBUFS, &one, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw .socketOption("NETLINK_NO_ENOBUFS", Errno(rawValue: errno))
+        }
+        var size = configuration.receiveBufferBytes
+        // SO_RCVBUFFORCE passes rmem_max with CAP_NET_ADMIN; SO_RCVBUF is the unprivileged fallback.
+        if setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, socklen_t(MemoryLayout<Int32>.size)) != 0,
+           setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw .socketOption("SO_RCVBUF", Errno(rawValue: errno))
+        }
+    }
+
+    /// Sends one configuration message and waits (bounded) for the kernel's acknowledgement.
+    private func request(kind: String, _ build: (UnsafeMutablePointer<CChar>, UInt32) -> UInt32) throws(NetfilterQueueError) {
+        sequence &+= 1
+        let expected = sequence
+        let base = receiveBuffer.baseAddress!
+        let length = build(base.assumingMemoryBound(to: CChar.self), expected)
+        guard mnl_socket_sendto(socket, base, Int(length)) >= 0 else { throw .request(kind, Errno(rawValue: errno)) }
+        for _ in 0..<64 {
+            var poller = pollfd(fd: fileDescriptor, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&poller, 1, 2000)
+            if ready == 0 { throw .request(kind, .timedOut) }
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw .request(kind, Errno(rawValue: errno))
+            }
+            let received = recv(fileDescriptor, base, receiveBuffer.count, 0)
+            if received < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw .request(kind, Errno(rawValue: errno))
+            }
+            var answeredSequence: UInt32 = 0
+            let code = plainmode_nlmsg_error(base.assumingMemoryBound(to: nlmsghdr.self), &answeredSequence)
+            guard code >= 0, answeredSequence == expected else { continue }
+            if code == 0 { return }
+            if code == EPERM && kind == "bind" { throw .queueOwned(configuration.queue) }
+            throw .request(kind, Errno(rawValue: code))
+        }
+        throw .request(kind, .timedOut)
+    }
+}
+
+extension NetfilterQueue {
+    /// Waits up to `timeoutMilliseconds` for the queue to become readable, then reads every
+    /// readable message (at most `configuration.burst`), calls `handle` for each packet in the
+    /// receive buffer, and sends all the burst's verdicts with one `sendto`. Returns the packets
+    /// handled. Receive errors are counted, never thrown: a packet plane must keep running.
+    @discardableResult
+    public func processBurst(timeoutMilliseconds: Int32, _ handle: (borrowing QueuedPacket) -> Verdict) -> Int {
+        let fd = fileDescriptor
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, timeoutMilliseconds) > 0 else { return 0 }
+        var handled = 0
+        let base = receiveBuffer.baseAddress!
+        receiving: while handled < configuration.burst {
+            let received = recv(fd, base, receiveBuffer.count, Int32(MSG_DONTWAIT))
+            if received < 0 {
+                switch errno {
+                case EINTR: continue
+                case EAGAIN: break receiving
+                case ENOBUFS: counters.add(.receiveOverruns)  // the kernel dropped messages; go on
+                default:
+                    counters.add(.receiveErrors)
+                    break receiving
+                }
+                continue
+            }
+            var remaining = Int32(received)
+            var message: UnsafeMutablePointer<nlmsghdr>? = base.assumingMemoryBound(to: nlmsghdr.self)
+            while let current = message, mnl_nlmsg_ok(current, remaining) {
+                var raw = plainmode_nfq_packet()
+                if plainmode_nfq_read_packet(current, &raw) == 0 {
+                    handled += 1
+                    verdicts.append(id: raw.id, verdict: handle(QueuedPacket(raw)), counters: counters)
+                } else if current.pointee.nlmsg_type != UInt16(NLMSG_DONE) {
+                    counters.add(.unexpectedMessages)
+                }
+                message = mnl_nlmsg_next(current, &remaining)
+            }
+        }
+        flushVerdicts()
+        return handled
+    }
+
+    /// Sends the staged verdicts: one VERDICT_BATCH message when the whole burst was accepted,
+    /// else one VERDICT message per packet, all in a single `sendto`.
+    private func flushVerdicts() {
+        guard !verdicts.isEmpty else { return }
+        let base = receiveBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        var length = 0
+        if verdicts.allAccepted {
+            length = Int(plainmode_nfq_put_batch_verdict(base, configuration.queue, verdicts.highestID, UInt32(NF_ACCEPT)))
+        } else {
+            verdicts.forEach { id, verdict in
+                length += Int(plainmode_nfq_put_verdict(base + length, configuration.queue, id, verdict.rawValue))
+            }
+        }
+        if mnl_socket_sendto(socket, base, length) < 0 { counters.add(.verdictErrors) }
+        counters.add(.verdictSends)
+        verdicts.removeAll()
+    }
+}

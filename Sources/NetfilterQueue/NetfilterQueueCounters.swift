@@ -1,0 +1,26 @@
+public import Counters
+
+/// What one queue counts; names are the `ctl stats` keys.
+public enum NetfilterQueueCounter: Int, CounterName {
+    case received, accepted, dropped
+    /// ENOBUFS on receive: the kernel could not deliver some messages (with fail-open they passed).
+    case receiveOverruns
+    case receiveErrors, unexpectedMessages
+    case verdictSends, verdictErrors
+
+    public var name: String {
+        switch self {
+        case .received: "nfq_received"
+        case .accepted: "nfq_accepted"
+        case .dropped: "nfq_dropped"
+        case .receiveOverruns: "nfq_receive_overruns"
+        case .receiveErrors: "nfq_receive_errors"
+        case .unexpectedMessages: "nfq_unexpected_messages"
+        case .verdictSends: "nfq_verdict_sends"
+        case .verdictErrors: "nfq_verdict_errors"
+        }
+    }
+}
+
+/// One queue's counters, written by the queue's worker, read by the control thread.
+public typealias NetfilterQueueCounters = AtomicCounters<NetfilterQueueCounter>

@@ -1,0 +1,45 @@
+import CNetfilterQueue
+
+/// One packet the kernel queued to us. `bytes` points into the receive buffer: it is valid only
+/// inside the closure that was handed this value, which is why the type cannot escape it.
+public struct QueuedPacket: ~Copyable {
+    /// The kernel's id for the verdict.
+    public let id: UInt32
+    /// The link-layer protocol (0x0800 IPv4, 0x86DD IPv6).
+    public let hardwareProtocol: UInt16
+    /// The netfilter hook it was queued from (NF_INET_PRE_ROUTING 0 ... POST_ROUTING 4).
+    public let hook: UInt8
+    /// The queue it came from.
+    public let queue: UInt16
+    /// The IP packet, from its first header byte.
+    public let bytes: UnsafeRawBufferPointer
+    /// The packet's length before the copy range cut it; equal to `bytes.count` when whole.
+    public let originalLength: Int
+    /// NFQA_SKB_CSUMNOTREADY: a locally generated packet whose transport checksum is partial.
+    public let checksumNotReady: Bool
+    /// NFQA_SKB_GSO: a GSO super-packet, larger than the MTU.
+    public let isGSO: Bool
+
+    init(_ raw: plainmode_nfq_packet) {
+        id = raw.id
+        hardwareProtocol = raw.hw_protocol
+        hook = raw.hook
+        queue = raw.queue
+        bytes = raw.has_payload != 0 && raw.payload_len > 0
+            ? UnsafeRawBufferPointer(start: raw.payload, count: Int(raw.payload_len)) : UnsafeRawBufferPointer(start: nil, count: 0)
+        originalLength = Int(raw.cap_len)
+        checksumNotReady = raw.skb_info & UInt32(NFQA_SKB_CSUMNOTREADY) != 0
+        isGSO = raw.skb_info & UInt32(NFQA_SKB_GSO) != 0
+    }
+
+    /// True when the copy range cut the packet short.
+    public var isTruncated: Bool { originalLength > bytes.count }
+}
+
+/// What happens to a queued packet.
+public enum Verdict: UInt32, Sendable {
+    /// NF_DROP: the packet is gone (consumed by us, or refused).
+    case drop = 0
+    /// NF_ACCEPT: the packet continues unchanged.
+    case accept = 1
+}

@@ -1,0 +1,40 @@
+/// The verdicts of one burst, staged until the single `sendto` that answers them all.
+struct VerdictBatch {
+    private var ids: [UInt32]
+    private var drops: [Bool]
+    private(set) var highestID: UInt32 = 0
+    private(set) var allAccepted = true
+
+    init(capacity: Int) {
+        ids = []
+        drops = []
+        ids.reserveCapacity(capacity)
+        drops.reserveCapacity(capacity)
+    }
+
+    var isEmpty: Bool { ids.isEmpty }
+
+    mutating func append(id: UInt32, verdict: Verdict, counters: NetfilterQueueCounters) {
+        ids.append(id)
+        drops.append(verdict == .drop)
+        highestID = max(highestID, id)
+        if verdict == .drop {
+            allAccepted = false
+            counters.add(.dropped)
+        } else {
+            counters.add(.accepted)
+        }
+        counters.add(.received)
+    }
+
+    func forEach(_ body: (UInt32, Verdict) -> Void) {
+        for index in ids.indices { body(ids[index], drops[index] ? .drop : .accept) }
+    }
+
+    mutating func removeAll() {
+        ids.removeAll(keepingCapacity: true)
+        drops.removeAll(keepingCapacity: true)
+        highestID = 0
+        allAccepted = true
+    }
+}

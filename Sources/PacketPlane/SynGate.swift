@@ -1,0 +1,112 @@
+public import Counters
+public import PlainMode
+public import WireFormat
+
+/// The SYN gate's settings (flags of `plainmode concentrator`).
+public struct SynGateSettings: Sendable {
+    /// The PM rules a SYN's payload must pass (same as the stream plane's).
+    public var policy: PlainModePolicy
+    /// CPE source prefixes allowed to connect; empty allows every source.
+    public var allowed: [IPPrefix]
+    /// New MPTCP connections a CPE address may open per second (0: no limit), with `burst` in reserve.
+    public var newConnectionsPerSecond: Int
+    public var burst: Int
+    /// MP_JOIN SYNs a connection may receive while it is known (0: no limit); the kernel's own
+    /// `ip mptcp limits` still applies after the gate.
+    public var subflowsPerConnection: Int
+
+    public init(policy: PlainModePolicy, allowed: [IPPrefix] = [], newConnectionsPerSecond: Int = 0, burst: Int = 0,
+                subflowsPerConnection: Int = 0) {
+        self.policy = policy
+        self.allowed = allowed
+        self.newConnectionsPerSecond = newConnectionsPerSecond
+        self.burst = burst
+        self.subflowsPerConnection = subflowsPerConnection
+    }
+}
+
+/// What the gate decided about one queued packet; every case is a `ctl stats` counter.
+public enum SynGateOutcome: Int, CounterName {
+    /// An MP_CAPABLE (or plain TCP) SYN whose payload carries a valid PM block.
+    case acceptedWithPlainMode
+    /// A SYN without payload: the PM block comes after the handshake; the stream plane checks it.
+    case acceptedWithoutPayload
+    case acceptedJoin
+    /// Not an initial SYN (the rules should not queue it): passed unchanged.
+    case passedNotSYN
+    case droppedMalformedPacket
+    case droppedNotAllowed
+    case droppedBadPlainMode
+    case droppedRateLimited
+    case droppedTooManySubflows
+
+    public var name: String {
+        switch self {
+        case .acceptedWithPlainMode: "gate_accepted_pm"
+        case .acceptedWithoutPayload: "gate_accepted_no_payload"
+        case .acceptedJoin: "gate_accepted_join"
+        case .passedNotSYN: "gate_passed_not_syn"
+        case .droppedMalformedPacket: "gate_drop_malformed_packet"
+        case .droppedNotAllowed: "gate_drop_not_allowed"
+        case .droppedBadPlainMode: "gate_drop_bad_pm"
+        case .droppedRateLimited: "gate_drop_rate_limited"
+        case .droppedTooManySubflows: "gate_drop_too_many_subflows"
+        }
+    }
+
+    public var accepts: Bool {
+        switch self {
+        case .acceptedWithPlainMode, .acceptedWithoutPayload, .acceptedJoin, .passedNotSYN: true
+        default: false
+        }
+    }
+}
+
+/// The read-only SYN gate: one instance shared by every queue worker (its limiter state is
+/// lock-sharded). It reads a packet and returns a decision; it never writes to the packet.
+public final class SynGate: Sendable {
+    public let settings: SynGateSettings
+    let rateLimiter: CPERateLimiter
+    let subflows: SubflowLimiter
+
+    /// `shards` must be a power of two in 1...1024 (the daemon's `--shards`).
+    public init(settings: SynGateSettings, shards: Int = 64) {
+        self.settings = settings
+        rateLimiter = CPERateLimiter(perSecond: settings.newConnectionsPerSecond, burst: settings.burst, shards: shards)
+        subflows = SubflowLimiter(limit: settings.subflowsPerConnection, shards: shards)
+    }
+
+    /// Decides one queued IP packet. `bytes` is the packet from its IP header.
+    public func decide(_ bytes: UnsafeRawBufferPointer, now: ContinuousClock.Instant) -> SynGateOutcome {
+        guard let packet = try? ParsedPacket.parse(bytes), !packet.isFragment, case .tcp(let tcp) = packet.transport,
+              packet.packetLength <= bytes.count
+        else { return .droppedMalformedPacket }
+        guard tcp.isInitialSYN else { return .passedNotSYN }
+        if !settings.allowed.isEmpty && !settings.allowed.contains(where: { $0.contains(packet.source) }) {
+            return .droppedNotAllowed
+        }
+        let segment = UnsafeRawBufferPointer(rebasing: bytes[packet.transportOffset..<packet.packetLength])
+        let options = TCPOptions(segment: segment, headerLength: tcp.headerLength)
+        let multipath: TCPOption?
+        do { multipath = try options.first(kind: TCPOption.multipathTCP) } catch { return .droppedMalformedPacket }
+        // MP_JOIN (subtype 1): never carries PM (draft 4.1); its SYN holds the receiver's token.
+        if let multipath, multipath.dataLength >= 6, segment[multipath.dataOffset] >> 4 == 1 {
+            let token = segment.wireUInt32(at: multipath.dataOffset + 2)
+            return subflows.admit(token: token, now: now) ? .acceptedJoin : .droppedTooManySubflows
+        }
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.payloadOffset..<packet.packetLength])
+        var outcome = SynGateOutcome.acceptedWithoutPayload
+        if !payload.isEmpty {
+            guard (try? PlainModeBlock.parse(payload, policy: settings.policy)) != nil else { return .droppedBadPlainMode }
+            outcome = .acceptedWithPlainMode
+        }
+        // Charged last, so a refused SYN does not use up the CPE's allowance.
+        return rateLimiter.admit(packet.source, now: now) ? outcome : .droppedRateLimited
+    }
+
+    /// Forgets limiter entries idle for a while; call about once a second from one thread.
+    public func expire(now: ContinuousClock.Instant) {
+        rateLimiter.expire(now: now)
+        subflows.expire(now: now)
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Glibc
+import NetfilterQueue
+import Syscalls
+import Testing
+
+/// The NFQUEUE engine against the real kernel: each test makes its own network namespace, queues
+/// UDP sent to 127.0.0.1 inside it, and removes the namespace even when the test fails.
+@Suite(.serialized) struct NetfilterQueueTests {
+    static let port: UInt16 = 9999
+
+    @Test func verdictsDecideWhichDatagramsAreDelivered() throws {
+        try Namespace.with("verdict") { namespace in
+            try namespace.queueUDP(port: Self.port, queue: 3)
+            let result = try namespace.onThread { () throws -> (delivered: [UInt8], counters: [NetfilterQueueCounter: Int], payloadsOK: Bool) in
+                let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: 3))
+                defer { queue.close() }
+                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
+                defer { receiver.close() }
+                let sender = try UDPSocket(bindingLoopbackPort: 0)
+                defer { sender.close() }
+                var payloadsOK = true
+                var seen = 0
+                // Datagram i carries [i, i, i, ...] (i + 1 bytes): even ones are dropped.
+                for index in 0..<100 { try sender.send([UInt8](repeating: UInt8(index), count: index + 1), toLoopbackPort: Self.port) }
+                let deadline = ContinuousClock.now + .seconds(10)
+                while seen < 100 && ContinuousClock.now < deadline {
+                    seen += queue.processBurst(timeoutMilliseconds: 100) { packet in
+                        let bytes = packet.bytes
+                        // IPv4 + UDP header, then the payload the sender wrote.
+                        let headerLength = bytes.count >= 20 ? Int(bytes[0] & 0x0F) * 4 : 0
+                        let payload = bytes.count >= headerLength + 8 ? Array(bytes[(headerLength + 8)...]) : []
+                        guard let first = payload.first, payload.count == Int(first) + 1, payload.allSatisfy({ $0 == first }),
+                              packet.hardwareProtocol == 0x0800, !packet.isTruncated
+                        else {
+                            payloadsOK = false
+                            return .accept
+                        }
+                        return first % 2 == 0 ? .drop : .accept
+                    }
+                }
+                var delivered: [UInt8] = []
+                while let datagram = receiver.receive(timeoutMilliseconds: delivered.count < 50 ? 1000 : 100) { delivered.append(datagram[0]) }
+                let counters = Dictionary(uniqueKeysWithValues: NetfilterQueueCounter.allCases.map { ($0, queue.counters[$0]) })
+                return (delivered, counters, payloadsOK)
+            }
+            #expect(result.payloadsOK, "a queued packet did not carry the datagram that was sent")
+            #expect(result.delivered.sorted() == Array(stride(from: 1, to: 100, by: 2)).map(UInt8.init))
+            #expect(result.counters[.received] == 100)
+            #expect(result.counters[.dropped] == 50)
+            #expect(result.counters[.accepted] == 50)
+            #expect(result.counters[.verdictErrors] == 0)
+            #expect(result.counters[.receiveOverruns] == 0)
+        }
+    }
+
+    @Test func aBurstOfAcceptsIsAnsweredWithFewSends() throws {
+        try Namespace.with("batch") { namespace in
+            try namespace.queueUDP(port: Self.port, queue: 4)
+            let (delivered, sends) = try namespace.onThread { () throws -> (Int, Int) in
+                let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: 4))
+                defer { queue.close() }
+                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
+                defer { receiver.close() }
+                let sender = try UDPSocket(bindingLoopbackPort: 0)
+                defer { sender.close() }
+                // All queued before the first receive, so bursts are full.
+                for index in 0..<256 { try sender.send([UInt8(index & 0xFF)], toLoopbackPort: Self.port) }
+                var seen = 0
+                let deadline = ContinuousClock.now + .seconds(10)
+                while seen < 256 && ContinuousClock.now < deadline { seen += queue.processBurst(timeoutMilliseconds: 100) { _ in .accept } }
+                var delivered = 0
+                while receiver.receive(timeoutMilliseconds: delivered < 256 ? 1000 : 50) != nil { delivered += 1 }
+                return (delivered, queue.counters[.verdictSends])
+            }
+            #expect(delivered == 256)
+            // 256 packets in bursts of at most 64: one batch verdict per burst.
+            #expect(sends >= 4 && sends < 64, "verdict sends: \(sends)")
+        }
+    }
+
+    @Test func aQueueHeldByAnotherSocketIsAClearError() throws {
+        try Namespace.with("owned") { namespace in
+            let message = try namespace.onThread { () throws -> String in
+                let first = try NetfilterQueue(NetfilterQueueConfiguration(queue: 5))
+                defer { first.close() }
+                do {
+                    let second = try NetfilterQueue(NetfilterQueueConfiguration(queue: 5))
+                    second.close()
+                    return "second bind succeeded"
+                } catch let error as NetfilterQueueError {
+                    #expect(error == .queueOwned(5))
+                    return error.description
+                }
+            }
+            #expect(message.contains("bound by another process"), "\(message)")
+        }
+    }
+
+    @Test func invalidSettingsAreRefusedBeforeTheKernelIsAsked() {
+        var configuration = NetfilterQueueConfiguration(queue: 0)
+        configuration.burst = 0
+        #expect(throws: NetfilterQueueError.self) { _ = try NetfilterQueue(configuration) }
+        configuration.burst = 64
+        configuration.copyRange = 10
+        #expect(throws: NetfilterQueueError.self) { _ = try NetfilterQueue(configuration) }
+    }
+
+    @Test func withoutAConsumerTheBypassRuleLetsDatagramsThrough() throws {
+        try Namespace.with("bypass") { namespace in
+            try namespace.queueUDP(port: Self.port, queue: 6)
+            let delivered = try namespace.onThread { () throws -> Int in
+                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
+                defer { receiver.close() }
+                let sender = try UDPSocket(bindingLoopbackPort: 0)
+                defer { sender.close() }
+                for index in 0..<10 { try sender.send([UInt8(index)], toLoopbackPort: Self.port) }
+                var delivered = 0
+                while receiver.receive(timeoutMilliseconds: 1000) != nil && delivered < 10 { delivered += 1 }
+                return delivered
+            }
+            #expect(delivered == 10)
+        }
+    }
+}

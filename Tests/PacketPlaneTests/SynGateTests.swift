@@ -1,0 +1,153 @@
+import PacketPlane
+import PlainMode
+import TestSupport
+import Testing
+import WireFormat
+
+/// The SYN gate's decisions on hand-built SYNs: PM validation, MP_JOIN, allow-list, rate and
+/// subflow limits, and junk. The packet is passed read-only; the tests also check it is unchanged.
+@Suite struct SynGateTests {
+    static let mpCapable: [UInt8] = [0x1E, 0x04, 0x01, 0x81]
+    /// MP_JOIN SYN: subtype 1, address id 2, receiver's token, sender's nonce.
+    static func mpJoin(token: UInt32) -> [UInt8] {
+        [0x1E, 0x0C, 0x10, 0x02] + withUnsafeBytes(of: token.bigEndian, Array.init) + [1, 2, 3, 4]
+    }
+    /// FACTS.md section 1: IPv4 destination 192.0.2.1 port 443, TCP, then EOL, then SYN data.
+    static let goodBlock = hexBytes("1E0AE006C000020101BB00") + Array("GET /".utf8)
+    static let loopbackBlock = hexBytes("1E0AE0067F000001005000")
+    static let start = ContinuousClock.now
+
+    static func syn(from source: String = "198.51.100.2", to destination: String = "198.51.100.1", flags: UInt8 = 0x02,
+                    options: [UInt8] = mpCapable, payload: [UInt8] = []) -> [UInt8] {
+        let tcpLength = 20 + options.count
+        var tcp = [UInt8](repeating: 0, count: tcpLength)
+        tcp[0] = 0xC3; tcp[1] = 0x50  // source port 50000
+        tcp[2] = 0x13; tcp[3] = 0x88  // destination port 5000
+        tcp[4] = 0x01  // sequence number
+        tcp[12] = UInt8(tcpLength / 4) << 4
+        tcp[13] = flags
+        tcp[14] = 0xFF; tcp[15] = 0xFF
+        tcp.replaceSubrange(20..<tcpLength, with: options)
+        let segment = tcp + payload
+        if let source6 = IPv6Address(source), let destination6 = IPv6Address(destination) {
+            var header = [UInt8](repeating: 0, count: 40)
+            header.withUnsafeMutableBytes {
+                _ = IPv6Header.write(into: $0, source: source6, destination: destination6, nextHeader: 6, payloadLength: segment.count)
+            }
+            return header + segment
+        }
+        var header = [UInt8](repeating: 0, count: 20)
+        header.withUnsafeMutableBytes {
+            _ = IPv4Header.write(into: $0, source: IPv4Address(source)!, destination: IPv4Address(destination)!, protocolNumber: 6,
+                                 payloadLength: segment.count)
+        }
+        return header + segment
+    }
+
+    static func decide(_ gate: SynGate, _ packet: [UInt8], at seconds: Double = 0) -> SynGateOutcome {
+        let copy = packet
+        let outcome = packet.withUnsafeBytes { gate.decide($0, now: start + .seconds(seconds)) }
+        #expect(copy == packet)
+        return outcome
+    }
+
+    static func gate(_ configure: (inout SynGateSettings) -> Void = { _ in }) -> SynGate {
+        var settings = SynGateSettings(policy: PlainModePolicy())
+        configure(&settings)
+        return SynGate(settings: settings, shards: 4)
+    }
+
+    @Test func aSYNWithAValidBlockIsAccepted() {
+        #expect(Self.decide(Self.gate(), Self.syn(payload: Self.goodBlock)) == .acceptedWithPlainMode)
+    }
+
+    @Test func aSYNWithAForbiddenOrMalformedBlockIsDropped() {
+        let gate = Self.gate()
+        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock)) == .droppedBadPlainMode)
+        #expect(Self.decide(gate, Self.syn(payload: hexBytes("1E09E006C000020101BB00"))) == .droppedBadPlainMode)
+        // A block cut off before its EOL cannot be checked in the SYN: refused.
+        #expect(Self.decide(gate, Self.syn(payload: hexBytes("1E0AE006C0000201"))) == .droppedBadPlainMode)
+        #expect(!SynGateOutcome.droppedBadPlainMode.accepts)
+    }
+
+    @Test func aSYNWithoutPayloadIsLeftToTheStreamPlane() {
+        #expect(Self.decide(Self.gate(), Self.syn()) == .acceptedWithoutPayload)
+        // Plain TCP (no MPTCP option) falls back in the kernel; the gate treats it the same way.
+        #expect(Self.decide(Self.gate(), Self.syn(options: [])) == .acceptedWithoutPayload)
+    }
+
+    @Test func ipv6SYNsAreDecidedToo() {
+        let block = hexBytes("1E16E00620010DB80000000000000000000000010035") + [0]
+        let gate = Self.gate()
+        #expect(Self.decide(gate, Self.syn(from: "2001:db8:a::2", to: "2001:db8:a::1", payload: block)) == .acceptedWithPlainMode)
+        let loopback6 = hexBytes("1E16E00600000000000000000000000000000001") + [0x00, 0x35, 0x00]
+        #expect(Self.decide(gate, Self.syn(from: "2001:db8:a::2", to: "2001:db8:a::1", payload: loopback6)) == .droppedBadPlainMode)
+    }
+
+    @Test func joinsNeedNoBlockAndAreLimitedPerConnection() {
+        let gate = Self.gate { $0.subflowsPerConnection = 2 }
+        #expect(Self.decide(gate, Self.syn(options: Self.mpJoin(token: 0xAABB_CCDD))) == .acceptedJoin)
+        #expect(Self.decide(gate, Self.syn(options: Self.mpJoin(token: 0xAABB_CCDD))) == .acceptedJoin)
+        #expect(Self.decide(gate, Self.syn(options: Self.mpJoin(token: 0xAABB_CCDD))) == .droppedTooManySubflows)
+        #expect(Self.decide(gate, Self.syn(options: Self.mpJoin(token: 0x1122_3344))) == .acceptedJoin)
+        // Forgotten after ten idle minutes: the token may be a new connection's.
+        gate.expire(now: Self.start + .seconds(601))
+        #expect(Self.decide(gate, Self.syn(options: Self.mpJoin(token: 0xAABB_CCDD)), at: 601) == .acceptedJoin)
+        // No limit configured: every join passes.
+        let open = Self.gate()
+        for _ in 0..<10 { #expect(Self.decide(open, Self.syn(options: Self.mpJoin(token: 7))) == .acceptedJoin) }
+    }
+
+    @Test func onlyAllowedSourcesPass() throws {
+        let prefixes = [try IPPrefix("198.51.100.0/30"), try IPPrefix("2001:db8:a::/64")]
+        let gate = Self.gate { $0.allowed = prefixes }
+        #expect(Self.decide(gate, Self.syn(from: "198.51.100.2", payload: Self.goodBlock)) == .acceptedWithPlainMode)
+        #expect(Self.decide(gate, Self.syn(from: "198.51.100.6", payload: Self.goodBlock)) == .droppedNotAllowed)
+        #expect(Self.decide(gate, Self.syn(from: "198.51.100.6", options: Self.mpJoin(token: 1))) == .droppedNotAllowed)
+        #expect(Self.decide(gate, Self.syn(from: "2001:db8:a::2", to: "2001:db8:a::1")) == .acceptedWithoutPayload)
+        #expect(Self.decide(gate, Self.syn(from: "2001:db8:b::2", to: "2001:db8:a::1")) == .droppedNotAllowed)
+    }
+
+    @Test func aCPEOverItsRateIsCutOffAndOthersAreNot() {
+        let gate = Self.gate {
+            $0.newConnectionsPerSecond = 10
+            $0.burst = 3
+        }
+        let cpe = Self.syn(from: "198.51.100.2", payload: Self.goodBlock)
+        let other = Self.syn(from: "198.51.100.6")
+        for _ in 0..<3 { #expect(Self.decide(gate, cpe) == .acceptedWithPlainMode) }
+        #expect(Self.decide(gate, cpe) == .droppedRateLimited)
+        #expect(Self.decide(gate, other) == .acceptedWithoutPayload)
+        // 10 per second: one token back after 0.1 s, not before.
+        #expect(Self.decide(gate, cpe, at: 0.05) == .droppedRateLimited)
+        #expect(Self.decide(gate, cpe, at: 0.15) == .acceptedWithPlainMode)
+        #expect(Self.decide(gate, cpe, at: 0.16) == .droppedRateLimited)
+        // A refused SYN (bad PM) costs no token; joins are not metered by the rate.
+        #expect(Self.decide(gate, Self.syn(from: "198.51.100.2", payload: Self.loopbackBlock), at: 0.5) == .droppedBadPlainMode)
+        #expect(Self.decide(gate, Self.syn(from: "198.51.100.2", options: Self.mpJoin(token: 9)), at: 0.5) == .acceptedJoin)
+        // After a quiet second the bucket is full again, and expiring it changes nothing.
+        gate.expire(now: Self.start + .seconds(2))
+        for _ in 0..<3 { #expect(Self.decide(gate, cpe, at: 2) == .acceptedWithPlainMode) }
+        #expect(Self.decide(gate, cpe, at: 2) == .droppedRateLimited)
+    }
+
+    @Test func nonSYNsPassAndJunkIsDropped() {
+        let gate = Self.gate()
+        #expect(Self.decide(gate, Self.syn(flags: 0x12)) == .passedNotSYN)  // SYN-ACK
+        #expect(Self.decide(gate, Self.syn(flags: 0x10, payload: Self.loopbackBlock)) == .passedNotSYN)
+        #expect(Self.decide(gate, []) == .droppedMalformedPacket)
+        #expect(Self.decide(gate, Array(Self.syn().prefix(30))) == .droppedMalformedPacket)
+        // An option whose length runs past the TCP header.
+        #expect(Self.decide(gate, Self.syn(options: [0x1E, 0x20, 0x01, 0x81])) == .droppedMalformedPacket)
+        var generator = SplitMix64(seed: 0x5EED_4)
+        var seen = Set<SynGateOutcome>()
+        let base = Self.syn(payload: Self.goodBlock)
+        for _ in 0..<5000 {
+            var packet = base
+            for _ in 0..<Int(generator.next() % 4 + 1) { packet[Int(generator.next() % UInt64(packet.count))] = UInt8(truncatingIfNeeded: generator.next()) }
+            packet = Array(packet.prefix(Int(generator.next() % UInt64(packet.count + 1))))
+            seen.insert(Self.decide(gate, packet))
+        }
+        #expect(seen.contains(.droppedMalformedPacket) && seen.contains(.acceptedWithPlainMode))
+    }
+}
