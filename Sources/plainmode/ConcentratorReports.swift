@@ -19,6 +19,8 @@ enum ConcentratorReports {
                 ("udp_ports_in_use", statistics?.udpPortsInUse ?? 0),
                 ("ports_held", statistics?.portsHeld ?? 0),
             ]
+            // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
+            totals += KernelCounters.read()
             return renderStats(totals, json: json)
         case "bindings":
             return renderBindings(bindings.snapshot(), leases: allocator?.snapshot() ?? [], json: json)

@@ -26,7 +26,7 @@ struct CtlCommand: ParsableCommand {
     }
 
     struct Stats: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every counter of the daemon (drops, errors, bytes, connections).")
+        static let configuration = CommandConfiguration(abstract: "Every counter of the daemon (drops, errors, bytes, connections); the concentrator adds the kernel's TFO and MP_CAPABLE counters of its namespace.")
         @OptionGroup var connection: Connection
         func run() throws { try connection.ask("stats") }
     }

@@ -3,6 +3,7 @@
 
   pm_client.py --concentrator ADDR PORT --dest ADDR PORT [--source ADDR [--source-port P]]
                [--send BYTES] [--timeout S] [--protocol 6] [--subtype 0xE] [--syn-data N]
+               [--bind ADDR]
   pm_client.py --dest ADDR PORT [--source ADDR ...] [--protocol 17] --print-block
 
 Builds a PM block (draft-boucadair-mptcp-plain-mode-08 section 4.1): one option per address,
@@ -20,6 +21,7 @@ stream (`peer.py expected BYTES` gives its sha256). Exit status 0 only without e
 
 --no-fastopen connects first and sends the block after the handshake (for comparisons only: a
 concentrator expects the block as SYN data).
+--bind ADDR opens the MPTCP connection from ADDR (e.g. a CPE's second WAN address).
 --print-block prints the block (options + EOL) as hex bytes and exits.
 Check vector: --dest 198.51.100.1 53 --protocol 17 gives 1e 0a e0 11 c6 33 64 01 00 35 00.
 """
@@ -76,6 +78,8 @@ def run(args, block):
     send_err = []
     try:
         s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
+        if args.bind:
+            s.bind((args.bind, 0))
         s.settimeout(args.timeout)
         chunks = peer.stream_chunks(args.send)
         first = b""
@@ -147,6 +151,7 @@ def main(argv=None):
                    help="data bytes sent with the PM block in the SYN (default 1000)")
     p.add_argument("--no-fastopen", action="store_true",
                    help="connect() first, then send the block (no SYN data; for comparisons)")
+    p.add_argument("--bind", default=None, metavar="ADDR", help="local address of the MPTCP connection")
     p.add_argument("--print-block", action="store_true", help="print the PM block as hex and exit")
     args = p.parse_args(argv)
     if args.source_port is not None and args.source is None:

@@ -4,7 +4,12 @@ connection, for the concentrator's bad-input tests. Standard library only.
 
   syn_data.py send --to ADDR PORT --hex '1e0a...' [--then-hex HEX] [--wait S]
       prints one JSON line: {"outcome": "reset"|"eof"|"data"|"open", "received": n}
-      ("reset": the peer answered with an RST or MP_FASTCLOSE, seen as ECONNRESET or ECONNREFUSED)
+      ("reset": the peer answered with an RST or MP_FASTCLOSE, seen as ECONNRESET or ECONNREFUSED;
+      "seconds": from the SYN to that outcome)
+  syn_data.py talk --to ADDR PORT --hex '1e0a...' --every S --for T
+      the same SYN data, then one byte every S seconds for T seconds (reading what comes back),
+      then shuts down writes and reads to EOF (at most 10 s more); prints
+      {"outcome", "sent" (bytes after the SYN data), "received", "seconds"}
   syn_data.py flood --to ADDR PORT --count N --hold S
       opens N MPTCP connections that send nothing, holds them S seconds, prints
       {"opened": n, "closed_by_peer": m}
@@ -25,6 +30,7 @@ def send(args):
     s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
     s.settimeout(args.wait)
     outcome, received = "open", 0
+    started = time.monotonic()
     try:
         s.sendto(data, socket.MSG_FASTOPEN, (args.to[0], int(args.to[1])))
         if args.then_hex:
@@ -47,7 +53,52 @@ def send(args):
         outcome = "error: %s" % error
     finally:
         s.close()
-    print(json.dumps({"outcome": outcome, "received": received}), flush=True)
+    print(json.dumps({"outcome": outcome, "received": received,
+                      "seconds": round(time.monotonic() - started, 3)}), flush=True)
+
+
+def talk(args):
+    s = socket.socket(family_of(args.to[0]), socket.SOCK_STREAM, IPPROTO_MPTCP)
+    s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
+    outcome, sent, received = "open", 0, 0
+    started = time.monotonic()
+
+    def read_until(deadline):
+        nonlocal received
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            s.settimeout(left)
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                return False
+            if not chunk:
+                return True
+            received += len(chunk)
+
+    try:
+        s.sendto(bytes.fromhex(args.hex), socket.MSG_FASTOPEN, (args.to[0], int(args.to[1])))
+        end = started + args.duration
+        while time.monotonic() < end:
+            if read_until(min(time.monotonic() + args.every, end)):
+                outcome = "eof_early"
+                break
+            if time.monotonic() < end:
+                s.send(b"k")
+                sent += 1
+        else:
+            s.shutdown(socket.SHUT_WR)
+            outcome = "eof" if read_until(time.monotonic() + 10) else "open"
+    except (ConnectionResetError, ConnectionRefusedError):
+        outcome = "reset"
+    except OSError as error:
+        outcome = "error: %s" % error
+    finally:
+        s.close()
+    print(json.dumps({"outcome": outcome, "sent": sent, "received": received,
+                      "seconds": round(time.monotonic() - started, 3)}), flush=True)
 
 
 def flood(args):
@@ -88,12 +139,17 @@ def main():
     p.add_argument("--hex", required=True)
     p.add_argument("--then-hex", default="")
     p.add_argument("--wait", type=float, default=5)
+    p = sub.add_parser("talk")
+    p.add_argument("--to", nargs=2, required=True, metavar=("ADDR", "PORT"))
+    p.add_argument("--hex", required=True)
+    p.add_argument("--every", type=float, default=0.5)
+    p.add_argument("--for", dest="duration", type=float, default=5)
     p = sub.add_parser("flood")
     p.add_argument("--to", nargs=2, required=True, metavar=("ADDR", "PORT"))
     p.add_argument("--count", type=int, default=1000)
     p.add_argument("--hold", type=float, default=10)
     args = parser.parse_args()
-    send(args) if args.command == "send" else flood(args)
+    {"send": send, "talk": talk, "flood": flood}[args.command](args)
 
 
 if __name__ == "__main__":
