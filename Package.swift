@@ -72,8 +72,13 @@ let package = Package(
             dependencies: ["CNetfilterQueue", "Counters", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
-        // What the packet plane decides about queued packets: the read-only SYN gate.
-        .target(name: "PacketPlane", dependencies: ["WireFormat", "PlainMode", "BindingState", "Counters"], swiftSettings: strict),
+        // What the packet plane does with queued packets: the read-only SYN gate and its workers.
+        .target(
+            name: "PacketPlane",
+            dependencies: ["WireFormat", "PlainMode", "BindingState", "Counters", "NetfilterQueue", "Syscalls",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         // Operator-facing renderings (text and JSON) of the codecs, shared by the CLI and tests.
         .target(
             name: "PlainModeTools",

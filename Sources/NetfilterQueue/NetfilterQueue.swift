@@ -6,8 +6,9 @@ import SystemPackage
 import CNetfilterQueue
 import Glibc
 
-/// One NFQUEUE queue bound by this process. Not thread-safe: one worker thread owns it.
-public final class NetfilterQueue {
+/// One NFQUEUE queue bound by this process. Not thread-safe: it is handed to one worker thread,
+/// which alone uses it (hence unchecked Sendable); only `counters` is read from elsewhere.
+public final class NetfilterQueue: @unchecked Sendable {
     public let configuration: NetfilterQueueConfiguration
     public let counters = NetfilterQueueCounters()
     private let socket: OpaquePointer  // struct mnl_socket *
