@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # concentrator-net.sh - kernel and netfilter set-up for a plainmode concentrator (run as root).
 #
-#   concentrator-net.sh [--pool PREFIX]... [--mark 1] [--table 100] [--subflows 2] [--down]
+#   concentrator-net.sh [--pool PREFIX]... [--mark 1] [--table 100] [--subflows 2]
+#                       [--gate ADDR:PORT]... [--queues FIRST:LAST] [--down]
 #
 # Sets the sysctls and MPTCP limits the concentrator needs and installs the transparent return
 # path for IPv4 and IPv6: plainmode connects upstream from addresses that are on no interface
@@ -14,11 +15,21 @@
 # --mark N       firewall mark for the return path (default 1)
 # --table N      routing table holding the "local" default route (default 100)
 # --subflows N   MPTCP limits: subflows and accepted ADD_ADDRs per connection (default 2)
+# --gate A:P     an MPTCP listener of plainmode concentrator (198.51.100.1:5000, [2001:db8:a::1]:5000)
+#                whose SYNs (SYN set; ACK, RST, FIN clear) go to plainmode's SYN gate by NFQUEUE;
+#                repeatable; 0.0.0.0:P and [::]:P match every local address. Without --gate no
+#                SYN is queued (and an earlier gate is removed).
+#                The rules use --queue-bypass: while no plainmode binds the queues (stopped,
+#                crashed, --no-syn-gate), SYNs go straight to the kernel. The gate never modifies
+#                a SYN, it accepts or drops it.
+# --queues F:L   NFQUEUE numbers to spread the SYNs over (--queue-balance F:L, or --queue-num F
+#                when F = L); the same as plainmode concentrator --queues (default 0:0)
 # --down         remove the rules, ip rules and routes this script adds (sysctls and MPTCP limits
 #                are left as they are)
 #
 # Idempotent: running it again adds no duplicate rule. The netfilter rules live in the mangle
-# chain PLAINMODE_RETURN (rewritten atomically on each run) jumped to from PREROUTING.
+# chains PLAINMODE_RETURN and PLAINMODE_GATE (rewritten atomically on each run) jumped to from
+# PREROUTING.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -27,6 +38,8 @@ pools=()
 mark=1
 table=100
 subflows=2
+gates=()
+queues=0:0
 down=0
 while (($#)); do
     case $1 in
@@ -34,6 +47,8 @@ while (($#)); do
         --mark) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; mark=$2; shift 2 ;;
         --table) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; table=$2; shift 2 ;;
         --subflows) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; subflows=$2; shift 2 ;;
+        --gate) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; gates+=("$2"); shift 2 ;;
+        --queues) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; queues=$2; shift 2 ;;
         --down) down=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "concentrator-net: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -48,27 +63,49 @@ for p in "${pools[@]}"; do
         echo "concentrator-net: bad --pool '$p'" >&2; exit 2
     fi
 done
+# --gate: "ADDR PORT" per family.
+gates4=() gates6=()
+for g in "${gates[@]}"; do
+    if [[ $g =~ ^([0-9.]+):([0-9]+)$ ]]; then gates4+=("${BASH_REMATCH[1]} ${BASH_REMATCH[2]}")
+    elif [[ $g =~ ^\[([0-9a-fA-F:.]+)\]:([0-9]+)$ ]]; then gates6+=("${BASH_REMATCH[1]} ${BASH_REMATCH[2]}")
+    else echo "concentrator-net: bad --gate '$g' (ADDR:PORT or [IPV6]:PORT)" >&2; exit 2
+    fi
+    ((10#${BASH_REMATCH[2]} >= 1 && 10#${BASH_REMATCH[2]} <= 65535)) || { echo "concentrator-net: bad port in --gate '$g'" >&2; exit 2; }
+done
+if [[ $queues =~ ^([0-9]{1,5})(:([0-9]{1,5}))?$ ]]; then
+    qfirst=$((10#${BASH_REMATCH[1]})) qlast=$((10#${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}))
+fi
+((${qfirst:-1} <= ${qlast:-0} && ${qlast:-0} <= 65535)) || { echo "concentrator-net: bad --queues '$queues' (FIRST:LAST, 0..65535)" >&2; exit 2; }
+if ((qfirst == qlast)); then queue_target="--queue-num $qfirst"; else queue_target="--queue-balance $qfirst:$qlast"; fi
 for tool in ip iptables ip6tables iptables-restore ip6tables-restore sysctl; do
     command -v "$tool" >/dev/null || { echo "concentrator-net: '$tool' not found (apt-get install iptables iproute2 procps)" >&2; exit 1; }
 done
 
 CHAIN=PLAINMODE_RETURN
+GATE=PLAINMODE_GATE
 
 # ipt 4|6 ARGS...: iptables or ip6tables, waiting for the xtables lock.
 ipt() { local f=$1; shift; if [[ $f == 4 ]]; then iptables -w 5 "$@"; else ip6tables -w 5 "$@"; fi; }
 ipt_restore() { if [[ $1 == 4 ]]; then iptables-restore -w 5 --noflush; else ip6tables-restore -w 5 --noflush; fi; }
 
+# chain_down 4|6 CHAIN: removes the PREROUTING jumps to one of our mangle chains, and the chain.
+chain_down() {
+    local f=$1 c=$2 i
+    for ((i = 0; i < 16; i++)); do
+        ipt "$f" -t mangle -C PREROUTING -j "$c" 2>/dev/null || break
+        ipt "$f" -t mangle -D PREROUTING -j "$c"
+    done
+    if ipt "$f" -t mangle -S "$c" >/dev/null 2>&1; then
+        ipt "$f" -t mangle -F "$c"
+        ipt "$f" -t mangle -X "$c"
+    fi
+}
+
 net_down() {
     local f i
     for f in 4 6; do
-        for ((i = 0; i < 16; i++)); do
-            ipt "$f" -t mangle -C PREROUTING -j "$CHAIN" 2>/dev/null || break
-            ipt "$f" -t mangle -D PREROUTING -j "$CHAIN"
-        done
-        if ipt "$f" -t mangle -S "$CHAIN" >/dev/null 2>&1; then
-            ipt "$f" -t mangle -F "$CHAIN"
-            ipt "$f" -t mangle -X "$CHAIN"
-        fi
+        chain_down "$f" "$GATE"
+        chain_down "$f" "$CHAIN"
         for ((i = 0; i < 16; i++)); do
             [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table" 2>/dev/null) ]] || break
             ip -"$f" rule del fwmark "$mark" lookup "$table"
@@ -99,6 +136,37 @@ chain_rules() {
     echo "COMMIT"
 }
 
+# The contents of PLAINMODE_GATE for one family (same transaction scheme as chain_rules).
+gate_rules() {
+    local f=$1 g dst
+    local -a gs
+    if [[ $f == 4 ]]; then gs=("${gates4[@]}"); else gs=("${gates6[@]}"); fi
+    echo "*mangle"
+    echo ":$GATE - [0:0]"
+    for g in "${gs[@]}"; do
+        # A wildcard listener (0.0.0.0, ::) takes SYNs to any local address.
+        case ${g% *} in 0.0.0.0 | ::) dst="-m addrtype --dst-type LOCAL" ;; *) dst="-d ${g% *}" ;; esac
+        # Only initial SYNs; --queue-bypass: no consumer on the queue means accept, never a
+        # silent drop (which makes Linux clients disable MPTCP for an hour).
+        echo "-A $GATE -p tcp --syn $dst --dport ${g#* } -m comment --comment \"plainmode: SYN gate\" -j NFQUEUE $queue_target --queue-bypass"
+    done
+    echo "COMMIT"
+}
+
+# gate_up 4|6: PLAINMODE_GATE rewritten, jumped to right after PLAINMODE_RETURN; removed when the
+# family has no --gate.
+gate_up() {
+    local f=$1 n=()
+    if [[ $f == 4 ]]; then n=("${gates4[@]}"); else n=("${gates6[@]}"); fi
+    if ((${#n[@]} == 0)); then chain_down "$f" "$GATE"; return; fi
+    gate_rules "$f" | ipt_restore "$f"
+    if ! ipt "$f" -t mangle -C PREROUTING -j "$GATE" 2>/dev/null; then
+        local at
+        at=$(ipt "$f" -t mangle -S PREROUTING | grep '^-A' | grep -n -m1 -- "-j $CHAIN\$" | cut -d: -f1 || true)
+        ipt "$f" -t mangle -I PREROUTING $((${at:-0} + 1)) -j "$GATE"
+    fi
+}
+
 net_up() {
     local f fo
     # TFO server bit (0x2): the CPE's SYN carries the PM block as data without a TFO cookie;
@@ -123,12 +191,15 @@ net_up() {
         ipt "$f" -t mangle -C PREROUTING -j "$CHAIN" 2>/dev/null || ipt "$f" -t mangle -I PREROUTING 1 -j "$CHAIN"
         # Marked replies are looked up in our table instead of main ...
         [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table") ]] || ip -"$f" rule add fwmark "$mark" lookup "$table"
+        # SYNs to the listeners through plainmode's SYN gate (after the return path's rule).
+        gate_up "$f"
     done
     # ... where every destination is local, so they are delivered to the transparent socket.
     ip -4 route replace local 0.0.0.0/0 dev lo table "$table"
     ip -6 route replace local ::/0 dev lo table "$table"
     echo "concentrator-net: tcp_fastopen=$(sysctl -n net.ipv4.tcp_fastopen), mptcp on, limits subflow $subflows;" \
         "return path: mark $mark -> table $table for ${pools[*]:-all destinations}"
+    if ((${#gates[@]})); then echo "concentrator-net: SYN gate: SYNs to ${gates[*]} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
 }
 
 if ((down)); then net_down; else net_up; fi

@@ -70,6 +70,8 @@ struct ConcentratorCommand: ParsableCommand {
     @Option(help: "Path of the control socket that `plainmode ctl` talks to.")
     var controlSocket = ConcentratorCommand.defaultControlSocket
 
+    @OptionGroup(title: "SYN gate") var gate: SynGateOptions
+
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
@@ -133,13 +135,17 @@ struct ConcentratorCommand: ParsableCommand {
         tuning.blockTimeout = .milliseconds(Int64(pmTimeout * 1000))
         tuning.resetHold = .milliseconds(Int64(resetHold * 1000))
         let policy = PlainModePolicy(subtype: subtype, maximumBlockLength: maxBlockBytes)
+        // Bound and running before any listener exists, so no SYN is accepted ungated; a queue
+        // held by another process refuses start-up.
+        let synGate = try gate.startService(policy: policy, shards: shards, logger: logger)
+        defer { synGate?.stop() }
         let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,
                                             ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations)
         try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
                   banner: "concentrator listening on \(listen.map(\.description).joined(separator: ", ")); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)") { plane, request in
-            ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator)
+            ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, gate: synGate)
         }
     }
 

@@ -1,10 +1,11 @@
 import BindingState
+import PacketPlane
 import StreamPlane
 
 /// Answers the concentrator's control requests: "stats text|json", "bindings text|json".
 enum ConcentratorReports {
     static func answer(_ request: String, plane: StreamPlaneService, bindings: BindingTable,
-                       allocator: PortSetAllocator?) -> String {
+                       allocator: PortSetAllocator?, gate: SynGateService?) -> String {
         let parts = request.split(separator: " ")
         let json = parts.count > 1 && parts[1] == "json"
         switch parts.first {
@@ -19,6 +20,8 @@ enum ConcentratorReports {
                 ("udp_ports_in_use", statistics?.udpPortsInUse ?? 0),
                 ("ports_held", statistics?.portsHeld ?? 0),
             ]
+            // The SYN gate's decisions and its queues (nfq_*), when it runs.
+            totals += gate?.counterTotals() ?? []
             // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
             totals += KernelCounters.read()
             return renderStats(totals, json: json)

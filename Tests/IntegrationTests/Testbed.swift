@@ -146,12 +146,16 @@ final class Testbed: @unchecked Sendable {
 
     // MARK: roles
 
-    func startConcentrator(_ extra: [String] = []) throws {
-        try spawn("concentrator", in: conc, [Self.binary, "concentrator", "--listen", Self.serviceV4, "--listen", Self.serviceV6,
-                                             "--pool", Self.pool, "--delegated-prefix", "2001:db8:a::/64=2001:db8:1::/48",
-                                             "--control-socket", concentratorSocket, "--threads", "2"] + extra)
+    @discardableResult
+    func startConcentrator(_ extra: [String] = []) throws -> Process {
+        let process = try spawn("concentrator", in: conc, [
+            Self.binary, "concentrator", "--listen", Self.serviceV4, "--listen", Self.serviceV6,
+            "--pool", Self.pool, "--delegated-prefix", "2001:db8:a::/64=2001:db8:1::/48",
+            "--control-socket", concentratorSocket, "--threads", "2",
+        ] + extra)
         let up = waitFor(10) { FileManager.default.fileExists(atPath: concentratorSocket) }
         try #require(up, "concentrator did not start: \(log("concentrator"))")
+        return process
     }
 
     func startCPE(_ extra: [String] = []) throws {

@@ -2,10 +2,11 @@
 """Sends chosen bytes as MPTCP SYN data (TFO without cookie) and reports how the peer ended the
 connection, for the concentrator's bad-input tests. Standard library only.
 
-  syn_data.py send --to ADDR PORT --hex '1e0a...' [--then-hex HEX] [--wait S]
+  syn_data.py send --to ADDR PORT --hex '1e0a...' [--then-hex HEX] [--wait S] [--bind ADDR] [--parallel N]
       prints one JSON line: {"outcome": "reset"|"eof"|"data"|"open", "received": n}
       ("reset": the peer answered with an RST or MP_FASTCLOSE, seen as ECONNRESET or ECONNREFUSED;
-      "seconds": from the SYN to that outcome)
+      "seconds": from the SYN to that outcome); --bind: source address; --parallel N: N such
+      connections at once (one thread each, started together), one line each
   syn_data.py talk --to ADDR PORT --hex '1e0a...' --every S --for T
       the same SYN data, then one byte every S seconds for T seconds (reading what comes back),
       then shuts down writes and reads to EOF (at most 10 s more); prints
@@ -14,10 +15,11 @@ connection, for the concentrator's bad-input tests. Standard library only.
       opens N MPTCP connections that send nothing, holds them S seconds, prints
       {"opened": n, "closed_by_peer": m}
 """
-import argparse, json, resource, selectors, socket, sys, time
+import argparse, json, resource, selectors, socket, sys, threading, time
 
 IPPROTO_MPTCP = 262
 TCP_FASTOPEN_NO_COOKIE = 34
+print_lock = threading.Lock()
 
 
 def family_of(address):
@@ -25,9 +27,24 @@ def family_of(address):
 
 
 def send(args):
+    if args.parallel <= 1:
+        send_one(args)
+        return
+    start = threading.Event()
+    threads = [threading.Thread(target=lambda: (start.wait(), send_one(args))) for _ in range(args.parallel)]
+    for t in threads:
+        t.start()
+    start.set()
+    for t in threads:
+        t.join()
+
+
+def send_one(args):
     data = bytes.fromhex(args.hex)
     s = socket.socket(family_of(args.to[0]), socket.SOCK_STREAM, IPPROTO_MPTCP)
     s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
+    if args.bind:
+        s.bind((args.bind, 0))
     s.settimeout(args.wait)
     outcome, received = "open", 0
     started = time.monotonic()
@@ -53,8 +70,9 @@ def send(args):
         outcome = "error: %s" % error
     finally:
         s.close()
-    print(json.dumps({"outcome": outcome, "received": received,
-                      "seconds": round(time.monotonic() - started, 3)}), flush=True)
+    line = json.dumps({"outcome": outcome, "received": received, "seconds": round(time.monotonic() - started, 3)})
+    with print_lock:
+        print(line, flush=True)
 
 
 def talk(args):
@@ -139,6 +157,8 @@ def main():
     p.add_argument("--hex", required=True)
     p.add_argument("--then-hex", default="")
     p.add_argument("--wait", type=float, default=5)
+    p.add_argument("--bind", default="", metavar="ADDR")
+    p.add_argument("--parallel", type=int, default=1, metavar="N")
     p = sub.add_parser("talk")
     p.add_argument("--to", nargs=2, required=True, metavar=("ADDR", "PORT"))
     p.add_argument("--hex", required=True)
