@@ -22,6 +22,11 @@ struct LimiterTable<Key: Hashable & Sendable, Entry: Sendable>: Sendable {
         }
     }
 
+    /// Whether `key` has an entry that satisfies `matches`; stores nothing.
+    func lookup(_ key: Key, _ matches: (Entry) -> Bool) -> Bool {
+        shards.shard(for: key).mutex.withLock { entries in entries[key].map(matches) ?? false }
+    }
+
     /// Forgets every entry for which `isStale` is true.
     func removeAll(where isStale: (Entry) -> Bool) {
         for shard in shards.shards {

@@ -37,6 +37,8 @@ public enum SynGateOutcome: Int, CounterName {
     case droppedMalformedPacket
     case droppedNotAllowed
     case droppedBadPlainMode
+    /// A data-less retransmission of a SYN refused for its PM block.
+    case droppedRefusedRetransmission
     case droppedRateLimited
     case droppedTooManySubflows
 
@@ -49,6 +51,7 @@ public enum SynGateOutcome: Int, CounterName {
         case .droppedMalformedPacket: "gate_drop_malformed_packet"
         case .droppedNotAllowed: "gate_drop_not_allowed"
         case .droppedBadPlainMode: "gate_drop_bad_pm"
+        case .droppedRefusedRetransmission: "gate_drop_refused_retransmission"
         case .droppedRateLimited: "gate_drop_rate_limited"
         case .droppedTooManySubflows: "gate_drop_too_many_subflows"
         }
@@ -68,12 +71,14 @@ public final class SynGate: Sendable {
     public let settings: SynGateSettings
     let rateLimiter: CPERateLimiter
     let subflows: SubflowLimiter
+    let refused: RefusedSYNMemory
 
     /// `shards` must be a power of two in 1...1024 (the daemon's `--shards`).
     public init(settings: SynGateSettings, shards: Int = 64) {
         self.settings = settings
         rateLimiter = CPERateLimiter(perSecond: settings.newConnectionsPerSecond, burst: settings.burst, shards: shards)
         subflows = SubflowLimiter(limit: settings.subflowsPerConnection, shards: shards)
+        refused = RefusedSYNMemory(shards: shards)
     }
 
     /// Decides one queued IP packet. `bytes` is the packet from its IP header.
@@ -95,10 +100,17 @@ public final class SynGate: Sendable {
             return subflows.admit(token: token, now: now) ? .acceptedJoin : .droppedTooManySubflows
         }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.payloadOffset..<packet.packetLength])
+        let flow = RefusedSYNMemory.Flow(source: packet.source, destination: packet.destination,
+                                         sourcePort: tcp.sourcePort, destinationPort: tcp.destinationPort)
         var outcome = SynGateOutcome.acceptedWithoutPayload
         if !payload.isEmpty {
-            guard (try? PlainModeBlock.parse(payload, policy: settings.policy)) != nil else { return .droppedBadPlainMode }
+            guard (try? PlainModeBlock.parse(payload, policy: settings.policy)) != nil else {
+                refused.remember(flow, sequenceNumber: tcp.sequenceNumber, now: now)
+                return .droppedBadPlainMode
+            }
             outcome = .acceptedWithPlainMode
+        } else if refused.isRetransmission(of: flow, sequenceNumber: tcp.sequenceNumber, now: now) {
+            return .droppedRefusedRetransmission
         }
         // Charged last, so a refused SYN does not use up the CPE's allowance.
         return rateLimiter.admit(packet.source, now: now) ? outcome : .droppedRateLimited
@@ -108,5 +120,6 @@ public final class SynGate: Sendable {
     public func expire(now: ContinuousClock.Instant) {
         rateLimiter.expire(now: now)
         subflows.expire(now: now)
+        refused.expire(now: now)
     }
 }

@@ -18,12 +18,12 @@ import WireFormat
     static let start = ContinuousClock.now
 
     static func syn(from source: String = "198.51.100.2", to destination: String = "198.51.100.1", flags: UInt8 = 0x02,
-                    options: [UInt8] = mpCapable, payload: [UInt8] = []) -> [UInt8] {
+                    options: [UInt8] = mpCapable, payload: [UInt8] = [], sequence: UInt8 = 1) -> [UInt8] {
         let tcpLength = 20 + options.count
         var tcp = [UInt8](repeating: 0, count: tcpLength)
         tcp[0] = 0xC3; tcp[1] = 0x50  // source port 50000
         tcp[2] = 0x13; tcp[3] = 0x88  // destination port 5000
-        tcp[4] = 0x01  // sequence number
+        tcp[4] = sequence
         tcp[12] = UInt8(tcpLength / 4) << 4
         tcp[13] = flags
         tcp[14] = 0xFF; tcp[15] = 0xFF
@@ -68,6 +68,22 @@ import WireFormat
         // A block cut off before its EOL cannot be checked in the SYN: refused.
         #expect(Self.decide(gate, Self.syn(payload: hexBytes("1E0AE006C0000201"))) == .droppedBadPlainMode)
         #expect(!SynGateOutcome.droppedBadPlainMode.accepts)
+    }
+
+    @Test func theDatalessRetransmissionOfARefusedSYNIsDroppedToo() {
+        let gate = Self.gate()
+        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock)) == .droppedBadPlainMode)
+        // The kernel retransmits the SYN without its data: same flow, same sequence number.
+        #expect(Self.decide(gate, Self.syn(), at: 1) == .droppedRefusedRetransmission)
+        #expect(Self.decide(gate, Self.syn(), at: 3) == .droppedRefusedRetransmission)
+        // A new connection (new sequence number), or another source port, is a new decision.
+        #expect(Self.decide(gate, Self.syn(sequence: 2), at: 3) == .acceptedWithoutPayload)
+        #expect(Self.decide(gate, Self.syn(from: "198.51.100.6"), at: 3) == .acceptedWithoutPayload)
+        // Forgotten after its memory (64 s), with or without the sweep.
+        #expect(Self.decide(gate, Self.syn(), at: 65) == .acceptedWithoutPayload)
+        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock), at: 70) == .droppedBadPlainMode)
+        gate.expire(now: Self.start + .seconds(135))
+        #expect(Self.decide(gate, Self.syn(), at: 135) == .acceptedWithoutPayload)
     }
 
     @Test func aSYNWithoutPayloadIsLeftToTheStreamPlane() {
