@@ -22,6 +22,15 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     private var logSuppressed = 0
 
     var connections = ContiguousArray<RelayConnection>()
+    /// Empty pipes between uses: a connection holds a pipe only while bytes are in flight, so an
+    /// idle connection costs two descriptors, not six, and most relays need no pipe2() call.
+    private var sparePipes: [(pipe: Pipe, capacity: Int)] = []
+    static let sparePipeLimit = 256
+    /// Freed on EMFILE to accept and abort one connection (see `shedConnection`).
+    private var reserve: ReserveDescriptor
+    /// Set while the listeners are out of this loop's epoll after shedding failed (the process
+    /// is still out of descriptors): a level-triggered listener would otherwise wake it forever.
+    private var listenersPausedUntil: ContinuousClock.Instant?
     private var freeSlots: [Int32] = []
     /// Connections whose pump stopped at its round limit with work left.
     private var again: [Int32] = []
@@ -38,6 +47,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         epoll = try Epoll()
         wake = try EventFD()
         events = EpollEventBuffer(capacity: tuning.eventsPerWait)
+        reserve = try ReserveDescriptor()
         let now = ContinuousClock.now
         nextSweep = now
         nextLogRefill = now
@@ -64,7 +74,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
 
     func run() {
         while !stopping.isSet {
-            let timeout: Int32 = again.isEmpty ? 250 : 0
+            let timeout: Int32 = !again.isEmpty ? 0 : listenersPausedUntil == nil ? 250 : 50
             let count: Int
             do { count = try epoll.wait(into: events, timeoutMilliseconds: timeout) } catch {
                 logger.critical("epoll_wait failed: \(error)")
@@ -86,6 +96,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                 again.removeAll(keepingCapacity: true)
                 for slot in slots where connections[Int(slot)].phase == .relaying { pump(Int(slot), now: now) }
             }
+            if let until = listenersPausedUntil, now >= until { resumeListeners() }
             if now >= nextSweep {
                 sweep(now: now)
                 nextSweep = now + .milliseconds(250)
@@ -94,6 +105,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         for slot in connections.indices where connections[slot].phase != .free {
             finish(slot, .shutdown, now: .now)
         }
+        for spare in sparePipes { spare.pipe.close() }
+        sparePipes.removeAll()
         epoll.close()
         wake.close()
     }
@@ -132,9 +145,17 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             let accepted: (socket: Socket, peer: SocketAddress?)?
             do { accepted = try listener.accept() } catch {
                 counters.add(.acceptErrors)
-                if error == .tooManyOpenFiles || error == .tooManyOpenFilesInSystem { counters.add(.descriptorExhaustion) }
-                logConnectionError("accept failed: \(error)")
-                return
+                guard error == .tooManyOpenFiles || error == .tooManyOpenFilesInSystem else {
+                    logConnectionError("accept failed: \(error)")
+                    return
+                }
+                counters.add(.descriptorExhaustion)
+                guard shedConnection(from: listener) else {
+                    logConnectionError("accept failed: \(error); not accepting for 100 ms")
+                    pauseListeners(now: now)
+                    return
+                }
+                continue
             }
             guard let (socket, peer) = accepted else { return }
             guard let peer, let local = try? socket.localAddress() else {
@@ -168,6 +189,31 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         }
     }
 
+    /// Out of descriptors: frees the reserve, accepts one pending connection and aborts it, so the
+    /// client gets an RST (MP_FASTCLOSE) now and the level-triggered listener stops firing.
+    private func shedConnection(from listener: Socket) -> Bool {
+        reserve.release()
+        defer { try? reserve.restore() }
+        guard let accepted = try? listener.accept() else { return false }
+        accepted.socket.abort()
+        counters.add(.connectionsShed)
+        return true
+    }
+
+    private func pauseListeners(now: ContinuousClock.Instant) {
+        guard listenersPausedUntil == nil else { return }
+        for listener in listeners { try? epoll.remove(listener.rawValue) }
+        listenersPausedUntil = now + .milliseconds(100)
+    }
+
+    private func resumeListeners() {
+        listenersPausedUntil = nil
+        try? reserve.restore()
+        for (listenerIndex, listener) in listeners.enumerated() {
+            try? epoll.add(listener.rawValue, events: [.readable, .exclusive], token: Token.listener(listenerIndex))
+        }
+    }
+
     private func allocateSlot(now: ContinuousClock.Instant) -> Int {
         if let slot = freeSlots.popLast() {
             connections[Int(slot)].lastActivity = now
@@ -179,35 +225,54 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
 
     // MARK: relaying
 
-    /// Starts the relay once both legs are up: a pipe per direction, then a first pump.
+    /// Starts the relay once both legs are up; pipes are attached by `pump` when bytes move.
     func startRelaying(_ slot: Int, now: ContinuousClock.Instant) {
-        do throws(Errno) {
-            let up = try Pipe()
-            let down: Pipe
-            do { down = try Pipe() } catch {
-                up.close()
-                throw error
-            }
-            if tuning.pipeSize > 0 {
-                connections[slot].toUpstream.capacity = Int((try? up.resize(to: tuning.pipeSize)) ?? 65536)
-                connections[slot].toDownstream.capacity = Int((try? down.resize(to: tuning.pipeSize)) ?? 65536)
-            }
-            connections[slot].toUpstream.pipe = up
-            connections[slot].toDownstream.pipe = down
-        } catch {
-            if error == .tooManyOpenFiles || error == .tooManyOpenFilesInSystem { counters.add(.descriptorExhaustion) }
-            finish(slot, .localError(error), now: now)
-            return
-        }
         connections[slot].phase = .relaying
         connections[slot].lastActivity = now
         pump(slot, now: now)
+    }
+
+    /// Gives `channel` a pipe: a spare one, else a new one sized by `--pipe-size`.
+    private func attachPipe(_ channel: inout SpliceChannel) throws(Errno) {
+        guard channel.pipe == nil else { return }
+        if let spare = sparePipes.popLast() {
+            channel.pipe = spare.pipe
+            channel.capacity = spare.capacity
+            return
+        }
+        let pipe = try Pipe()
+        channel.capacity = tuning.pipeSize > 0 ? Int((try? pipe.resize(to: tuning.pipeSize)) ?? 65536) : 65536
+        channel.pipe = pipe
+    }
+
+    /// Takes an empty pipe back from `channel` for the next connection that needs one.
+    private func detachPipeIfEmpty(_ channel: inout SpliceChannel) {
+        guard let pipe = channel.pipe, channel.buffered == 0 else { return }
+        channel.pipe = nil
+        if sparePipes.count < Self.sparePipeLimit {
+            sparePipes.append((pipe, channel.capacity))
+        } else {
+            pipe.close()
+        }
     }
 
     /// Moves bytes both ways; turns a failure of either side into the matching close.
     func pump(_ slot: Int, now: ContinuousClock.Instant) {
         let down = connections[slot].downstream
         let up = connections[slot].upstream
+        do throws(Errno) {
+            try attachPipe(&connections[slot].toUpstream)
+            try attachPipe(&connections[slot].toDownstream)
+        } catch {
+            if error == .tooManyOpenFiles || error == .tooManyOpenFilesInSystem { counters.add(.descriptorExhaustion) }
+            return finish(slot, .localError(error), now: now)
+        }
+        defer {
+            if connections[slot].phase == .relaying {
+                detachPipeIfEmpty(&connections[slot].toUpstream)
+                detachPipeIfEmpty(&connections[slot].toDownstream)
+            }
+        }
         var more = false
         switch connections[slot].toUpstream.pump(from: down, to: up) {
         case .progressed(let n, let m):

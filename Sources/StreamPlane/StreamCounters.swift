@@ -13,7 +13,7 @@ public enum StreamCounter: Int, CounterName {
     case upstreamConnects, upstreamConnected, upstreamRefused, upstreamUnreachable, upstreamTimeouts, upstreamErrors
     case closedNormally, resetByUpstream, resetByDownstream, idleTimeouts
     case abortsSentDownstream, abortsSentUpstream
-    case descriptorExhaustion
+    case descriptorExhaustion, connectionsShed
     case bytesToUpstream, bytesToDownstream
     case connectionsOpen
 
@@ -57,6 +57,7 @@ public enum StreamCounter: Int, CounterName {
         case .abortsSentDownstream: "aborts_sent_downstream"
         case .abortsSentUpstream: "aborts_sent_upstream"
         case .descriptorExhaustion: "descriptor_exhaustion"
+        case .connectionsShed: "connections_shed"
         case .bytesToUpstream: "bytes_to_upstream"
         case .bytesToDownstream: "bytes_to_downstream"
         case .connectionsOpen: "connections_open"

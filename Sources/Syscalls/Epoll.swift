@@ -31,6 +31,12 @@ public struct Epoll: Sendable {
         _ = try retryingEINTR { epoll_ctl(rawValue, EPOLL_CTL_ADD, fd, &event) }
     }
 
+    /// Stops watching `fd` (EPOLLEXCLUSIVE registrations cannot be modified, only removed and re-added).
+    public func remove(_ fd: Int32) throws(Errno) {
+        var event = epoll_event()
+        _ = try retryingEINTR { epoll_ctl(rawValue, EPOLL_CTL_DEL, fd, &event) }
+    }
+
     /// Waits up to `timeoutMilliseconds` (-1: forever) and fills `events`; returns how many fired.
     public func wait(into events: EpollEventBuffer, timeoutMilliseconds: Int32) throws(Errno) -> Int {
         let count = epoll_wait(rawValue, events.storage, Int32(events.capacity), timeoutMilliseconds)

@@ -146,9 +146,10 @@ final class Testbed: @unchecked Sendable {
 
     // MARK: roles
 
+    /// `wrapper` runs before the binary in the namespace (e.g. `prlimit --nofile=N:N --`).
     @discardableResult
-    func startConcentrator(_ extra: [String] = []) throws -> Process {
-        let process = try spawn("concentrator", in: conc, [
+    func startConcentrator(_ extra: [String] = [], wrapper: [String] = []) throws -> Process {
+        let process = try spawn("concentrator", in: conc, wrapper + [
             Self.binary, "concentrator", "--listen", Self.serviceV4, "--listen", Self.serviceV6,
             "--pool", Self.pool, "--delegated-prefix", "2001:db8:a::/64=2001:db8:1::/48",
             "--control-socket", concentratorSocket, "--threads", "2",

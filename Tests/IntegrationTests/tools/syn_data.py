@@ -13,7 +13,7 @@ connection, for the concentrator's bad-input tests. Standard library only.
       {"outcome", "sent" (bytes after the SYN data), "received", "seconds"}
   syn_data.py flood --to ADDR PORT --count N --hold S
       opens N MPTCP connections that send nothing, holds them S seconds, prints
-      {"opened": n, "closed_by_peer": m}
+      {"opened": n, "refused": r (reset while connecting), "closed_by_peer": m}
 """
 import argparse, json, resource, selectors, socket, sys, threading, time
 
@@ -122,11 +122,17 @@ def talk(args):
 def flood(args):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    sockets = []
+    sockets, refused = [], 0
     for _ in range(args.count):
         s = socket.socket(family_of(args.to[0]), socket.SOCK_STREAM, IPPROTO_MPTCP)
         s.settimeout(5)
-        s.connect((args.to[0], int(args.to[1])))
+        try:
+            s.connect((args.to[0], int(args.to[1])))
+        except (ConnectionResetError, ConnectionRefusedError):
+            # A peer that sheds load aborts at once; that still counts as an answer.
+            refused += 1
+            s.close()
+            continue
         s.setblocking(False)
         sockets.append(s)
     closed = set()
@@ -146,7 +152,7 @@ def flood(args):
                 selector.unregister(s)
     for s in sockets:
         s.close()
-    print(json.dumps({"opened": len(sockets), "closed_by_peer": len(closed)}), flush=True)
+    print(json.dumps({"opened": len(sockets), "refused": refused, "closed_by_peer": len(closed)}), flush=True)
 
 
 def main():
