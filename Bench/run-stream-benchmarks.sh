@@ -43,8 +43,8 @@
 # would exhaust it, and the connections-per-second runs (tens of thousands of connections,
 # each taking a fresh port) would cycle it many times.
 #
-# Descriptors: plainmode holds 6 per relayed connection (MPTCP socket, upstream socket, two
-# pipes), HAProxy 2. The script raises `ulimit -n` as far as it may; without CAP_SYS_RESOURCE the
+# Descriptors: plainmode holds 2 per idle relayed connection (MPTCP socket, upstream socket; a
+# pipe per direction only while bytes are in flight, at most 256 spare pipes per loop), HAProxy 2. The script raises `ulimit -n` as far as it may; without CAP_SYS_RESOURCE the
 # hard limit stays, and CONNECTIONS is capped to what plainmode can hold (it says so).
 #
 # Every loop is bounded in count and time; everything is torn down on exit (trap), also on failure.
@@ -132,12 +132,12 @@ DIRTY=$(git -C "$repo" status --porcelain --untracked-files=no -- Sources Packag
 ulimit -n "$(ulimit -Hn)"
 ulimit -Hn 1048576 2>/dev/null && ulimit -n 1048576 2>/dev/null || true
 FDLIMIT=$(ulimit -n)
-# plainmode: 6 descriptors per relayed connection, plus its listeners, epoll, control socket
+# plainmode: 2 descriptors per idle connection, plus spare pipes (2 x 256 per loop), listeners, epoll
 N=$CONNECTIONS
 NOTE_N=""
-if (((FDLIMIT - 256) / 6 < N)); then
-    N=$(((FDLIMIT - 256) / 6 / 100 * 100))
-    NOTE_N="CONNECTIONS=$CONNECTIONS capped to $N: descriptor limit $FDLIMIT (no CAP_SYS_RESOURCE to raise it) and plainmode holds 6 per connection"
+if (((FDLIMIT - 1200) / 2 < N)); then
+    N=$(((FDLIMIT - 1200) / 2 / 100 * 100))
+    NOTE_N="CONNECTIONS=$CONNECTIONS capped to $N: descriptor limit $FDLIMIT (no CAP_SYS_RESOURCE to raise it) and plainmode holds 2 per idle connection"
     echo "stream-bench: $NOTE_N" >&2
 fi
 ((N >= 100)) || die "descriptor limit $FDLIMIT is too low"
