@@ -101,17 +101,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- packages, build
 log "packages"
-bash "$repo/Deploy/setup-debian.sh"
-extra=()
-for p in haproxy mptcpize gcc libc6-dev; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || extra+=("$p")
-done
-if ((${#extra[@]})); then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${extra[@]}" >/dev/null
-    echo "stream-bench: installed ${extra[*]}" >&2
-fi
+bash "$repo/Deploy/setup-debian.sh" haproxy mptcpize gcc libc6-dev
 for tool in ip ss nstat haproxy mptcpize cc python3 timeout; do
     command -v "$tool" >/dev/null || die "'$tool' not found"
 done

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages plainmode builds and runs against (run as root).
+# Installs the Debian 12 packages plainmode builds and runs against (run as root); packages named
+# as arguments are installed too (e.g. the benchmarks' haproxy and mptcpize).
 # The Swift 6.3 toolchain itself must already be on PATH (swift --version).
 set -euo pipefail
 # Build: the netfilter libraries. Run and test: iproute2 (ip, tc, nstat, ss), iptables (TPROXY and
 # the transparent return path), python3 (test peers), procps (sysctl), util-linux (setpriv).
-packages=(libnetfilter-queue-dev libmnl-dev pkg-config iproute2 iptables python3 procps util-linux)
+packages=(libnetfilter-queue-dev libmnl-dev pkg-config iproute2 iptables python3 procps util-linux "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
