@@ -49,12 +49,19 @@ let package = Package(
         // The TCP relay of both roles: listeners, PM block, upstream connect, splice loops.
         .target(
             name: "StreamPlane",
-            dependencies: ["Syscalls", "PlainMode", "WireFormat", "BindingState", "Counters",
+            dependencies: ["Syscalls", "PlainMode", "WireFormat", "BindingState", "Counters", "UDPRelay",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         // The daemon's local control socket and the `plainmode ctl` client.
+        // UDP over MPTCP shared by both roles and planes: records, raw datagrams, the UDP bindings.
+        .target(
+            name: "UDPRelay",
+            dependencies: ["Syscalls", "WireFormat", "BindingState", "Counters",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         .target(
             name: "ControlSocket",
             dependencies: ["Syscalls", .product(name: "SystemPackage", package: "swift-system")],
@@ -75,8 +82,9 @@ let package = Package(
         // What the packet plane does with queued packets: the read-only SYN gate and its workers.
         .target(
             name: "PacketPlane",
-            dependencies: ["WireFormat", "PlainMode", "BindingState", "Counters", "NetfilterQueue", "Syscalls",
-                           .product(name: "Logging", package: "swift-log")],
+            dependencies: ["WireFormat", "PlainMode", "BindingState", "Counters", "NetfilterQueue", "Syscalls", "UDPRelay",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         // Operator-facing renderings (text and JSON) of the codecs, shared by the CLI and tests.
@@ -113,6 +121,8 @@ let package = Package(
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
         .testTarget(name: "PacketPlaneTests", dependencies: ["PacketPlane", "PlainMode", "WireFormat", "TestSupport"]),
         // Real NFQUEUE in a network namespace the test makes; needs root.
+        .testTarget(name: "UDPRelayTests", dependencies: ["UDPRelay", "Syscalls", "PlainMode", "WireFormat", "BindingState",
+                                                         .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "Syscalls"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
         .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",

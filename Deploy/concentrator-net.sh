@@ -2,7 +2,7 @@
 # concentrator-net.sh - kernel and netfilter set-up for a plainmode concentrator (run as root).
 #
 #   concentrator-net.sh [--pool PREFIX]... [--mark 1] [--table 100] [--subflows 2]
-#                       [--gate ADDR:PORT]... [--queues FIRST:LAST] [--down]
+#                       [--gate ADDR:PORT]... [--udp] [--queues FIRST:LAST] [--down]
 #
 # Sets the sysctls and MPTCP limits the concentrator needs and installs the transparent return
 # path for IPv4 and IPv6: plainmode connects upstream from addresses that are on no interface
@@ -22,14 +22,18 @@
 #                The rules use --queue-bypass: while no plainmode binds the queues (stopped,
 #                crashed, --no-syn-gate), SYNs go straight to the kernel. The gate never modifies
 #                a SYN, it accepts or drops it.
-# --queues F:L   NFQUEUE numbers to spread the SYNs over (--queue-balance F:L, or --queue-num F
+# --udp          queue UDP to the --pool prefixes (the Internet's datagrams to UDP bindings) to
+#                plainmode by NFQUEUE: a datagram matching a binding is framed into its MPTCP
+#                connection, one to a pool address without a binding is dropped and counted.
+#                --queue-bypass as for --gate. Without --udp no UDP is queued.
+# --queues F:L   NFQUEUE numbers to spread the SYNs (and UDP) over (--queue-balance F:L, or --queue-num F
 #                when F = L); the same as plainmode concentrator --queues (default 0:0)
 # --down         remove the rules, ip rules and routes this script adds (sysctls and MPTCP limits
 #                are left as they are)
 #
 # Idempotent: running it again adds no duplicate rule. The netfilter rules live in the mangle
-# chains PLAINMODE_RETURN and PLAINMODE_GATE (rewritten atomically on each run) jumped to from
-# PREROUTING.
+# chains PLAINMODE_RETURN, PLAINMODE_GATE and PLAINMODE_UDP (rewritten atomically on each run)
+# jumped to from PREROUTING.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -40,6 +44,7 @@ table=100
 subflows=2
 gates=()
 queues=0:0
+udp=0
 down=0
 while (($#)); do
     case $1 in
@@ -49,6 +54,7 @@ while (($#)); do
         --subflows) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; subflows=$2; shift 2 ;;
         --gate) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; gates+=("$2"); shift 2 ;;
         --queues) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; queues=$2; shift 2 ;;
+        --udp) udp=1; shift ;;
         --down) down=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "concentrator-net: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -83,6 +89,7 @@ done
 
 CHAIN=PLAINMODE_RETURN
 GATE=PLAINMODE_GATE
+UDP=PLAINMODE_UDP
 
 # ipt 4|6 ARGS...: iptables or ip6tables, waiting for the xtables lock.
 ipt() { local f=$1; shift; if [[ $f == 4 ]]; then iptables -w 5 "$@"; else ip6tables -w 5 "$@"; fi; }
@@ -104,6 +111,7 @@ chain_down() {
 net_down() {
     local f i
     for f in 4 6; do
+        chain_down "$f" "$UDP"
         chain_down "$f" "$GATE"
         chain_down "$f" "$CHAIN"
         for ((i = 0; i < 16; i++)); do
@@ -167,6 +175,33 @@ gate_up() {
     fi
 }
 
+# The contents of PLAINMODE_UDP for one family: UDP to the pool prefixes, to the queues.
+udp_rules() {
+    local f=$1 p
+    local -a ps
+    if [[ $f == 4 ]]; then ps=("${pools4[@]}"); else ps=("${pools6[@]}"); fi
+    echo "*mangle"
+    echo ":$UDP - [0:0]"
+    for p in "${ps[@]}"; do
+        echo "-A $UDP -p udp -d $p -m comment --comment \"plainmode: datagram to a UDP binding\" -j NFQUEUE $queue_target --queue-bypass"
+    done
+    echo "COMMIT"
+}
+
+# udp_up 4|6: PLAINMODE_UDP rewritten and jumped to after PLAINMODE_RETURN; removed without
+# --udp or when the family has no --pool.
+udp_up() {
+    local f=$1 n=()
+    if [[ $f == 4 ]]; then n=("${pools4[@]}"); else n=("${pools6[@]}"); fi
+    if ((!udp || ${#n[@]} == 0)); then chain_down "$f" "$UDP"; return; fi
+    udp_rules "$f" | ipt_restore "$f"
+    if ! ipt "$f" -t mangle -C PREROUTING -j "$UDP" 2>/dev/null; then
+        local at
+        at=$(ipt "$f" -t mangle -S PREROUTING | grep '^-A' | grep -n -m1 -- "-j $CHAIN\$" | cut -d: -f1 || true)
+        ipt "$f" -t mangle -I PREROUTING $((${at:-0} + 1)) -j "$UDP"
+    fi
+}
+
 net_up() {
     local f fo
     # TFO server bit (0x2): the CPE's SYN carries the PM block as data without a TFO cookie;
@@ -193,6 +228,8 @@ net_up() {
         [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table") ]] || ip -"$f" rule add fwmark "$mark" lookup "$table"
         # SYNs to the listeners through plainmode's SYN gate (after the return path's rule).
         gate_up "$f"
+        # UDP to the pool through plainmode's UDP bindings (--udp).
+        udp_up "$f"
     done
     # ... where every destination is local, so they are delivered to the transparent socket.
     ip -4 route replace local 0.0.0.0/0 dev lo table "$table"
@@ -200,6 +237,7 @@ net_up() {
     echo "concentrator-net: tcp_fastopen=$(sysctl -n net.ipv4.tcp_fastopen), mptcp on, limits subflow $subflows;" \
         "return path: mark $mark -> table $table for ${pools[*]:-all destinations}"
     if ((${#gates[@]})); then echo "concentrator-net: SYN gate: SYNs to ${gates[*]} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
+    if ((udp)); then echo "concentrator-net: UDP to ${pools[*]:-no pool} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
 }
 
 if ((down)); then net_down; else net_up; fi

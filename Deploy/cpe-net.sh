@@ -2,7 +2,8 @@
 # cpe-net.sh - kernel and netfilter set-up for a plainmode CPE (run as root).
 #
 #   cpe-net.sh --lan-if IF [--lan-if IF2]... [--tproxy-port 7000] [--mark 1] [--table 100]
-#              [--exclude PREFIX]... [--endpoint ADDR@DEV]... [--subflows 2] [--down]
+#              [--exclude PREFIX]... [--endpoint ADDR@DEV]... [--subflows 2]
+#              [--udp] [--queues FIRST:LAST] [--down]
 #
 # TCP connections from the LAN are intercepted with TPROXY and handed to plainmode's local port,
 # which sees the original destination with getsockname() and opens an MPTCP connection to the
@@ -17,12 +18,19 @@
 #                    (the second WAN); repeatable. DEV also needs a source route for A (see
 #                    README.md, "Deploy").
 # --subflows N       MPTCP limits: subflows and accepted ADD_ADDRs per connection (default 2)
+# --udp              queue UDP from the LAN (not to the CPE itself, not broadcast or multicast, not
+#                    --exclude'd) to plainmode by NFQUEUE, which bonds each flow over its own MPTCP
+#                    connection. The rule uses --queue-bypass: while no plainmode binds the queues,
+#                    UDP takes the ordinary route. Without --udp no UDP is queued (an earlier rule
+#                    is removed).
+# --queues F:L       NFQUEUE numbers (--queue-balance F:L, or --queue-num F when F = L); the same
+#                    as plainmode cpe --queues (default 0:0)
 # --down             remove what this script adds (rules, ip rules, routes, the given endpoints);
 #                    sysctls and MPTCP limits are left as they are
 #
 # Idempotent: running it again adds no duplicate rule. The netfilter rules live in the mangle
 # chains PLAINMODE_TPROXY and PLAINMODE_DIVERT (rewritten atomically on each run), jumped to from
-# PREROUTING for TCP arriving on the LAN interfaces.
+# PREROUTING for TCP arriving on the LAN interfaces, and PLAINMODE_UDP for UDP.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -34,6 +42,8 @@ port=7000
 mark=1
 table=100
 subflows=2
+udp=0
+queues=0:0
 down=0
 need() { [[ $1 -ge 2 ]] || { usage >&2; exit 2; }; }
 while (($#)); do
@@ -45,6 +55,8 @@ while (($#)); do
         --exclude) need $#; excludes+=("$2"); shift 2 ;;
         --endpoint) need $#; endpoints+=("$2"); shift 2 ;;
         --subflows) need $#; subflows=$2; shift 2 ;;
+        --udp) udp=1; shift ;;
+        --queues) need $#; queues=$2; shift 2 ;;
         --down) down=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "cpe-net: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -57,6 +69,11 @@ if [[ ! $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then echo "cpe-net
 [[ $table =~ ^[0-9]+$ ]] || { echo "cpe-net: bad --table '$table'" >&2; exit 2; }
 [[ $subflows =~ ^[0-8]$ ]] || { echo "cpe-net: --subflows must be 0..8" >&2; exit 2; }
 for e in "${endpoints[@]}"; do [[ $e == ?*@?* ]] || { echo "cpe-net: --endpoint must be ADDR@DEV, got '$e'" >&2; exit 2; }; done
+if [[ $queues =~ ^([0-9]{1,5})(:([0-9]{1,5}))?$ ]]; then
+    qfirst=$((10#${BASH_REMATCH[1]})) qlast=$((10#${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}))
+fi
+((${qfirst:-1} <= ${qlast:-0} && ${qlast:-0} <= 65535)) || { echo "cpe-net: bad --queues '$queues' (FIRST:LAST, 0..65535)" >&2; exit 2; }
+if ((qfirst == qlast)); then queue_target="--queue-num $qfirst"; else queue_target="--queue-balance $qfirst:$qlast"; fi
 excl4=() excl6=()
 for p in "${excludes[@]}"; do
     if [[ $p == *:* ]]; then excl6+=("$p"); elif [[ $p =~ ^[0-9.]+(/[0-9]+)?$ ]]; then excl4+=("$p"); else
@@ -69,6 +86,7 @@ done
 
 TPROXY_CHAIN=PLAINMODE_TPROXY
 DIVERT_CHAIN=PLAINMODE_DIVERT
+UDP_CHAIN=PLAINMODE_UDP
 
 ipt() { local f=$1; shift; if [[ $f == 4 ]]; then iptables -w 5 "$@"; else ip6tables -w 5 "$@"; fi; }
 ipt_restore() { if [[ $1 == 4 ]]; then iptables-restore -w 5 --noflush; else ip6tables-restore -w 5 --noflush; fi; }
@@ -103,6 +121,48 @@ chain_rules() {
     echo "COMMIT"
 }
 
+# The contents of PLAINMODE_UDP for one family (same transaction scheme as chain_rules).
+udp_rules() {
+    local f=$1 p
+    local -a ex
+    if [[ $f == 4 ]]; then ex=("${excl4[@]}"); else ex=("${excl6[@]}" fe80::/10); fi
+    echo "*mangle"
+    echo ":$UDP_CHAIN - [0:0]"
+    # DHCP, DNS to the CPE itself, broadcast and multicast are never bonded.
+    echo "-A $UDP_CHAIN -m addrtype --dst-type LOCAL -m comment --comment \"plainmode: not for the CPE itself\" -j RETURN"
+    echo "-A $UDP_CHAIN -m addrtype ! --dst-type UNICAST -m comment --comment \"plainmode: broadcast, multicast\" -j RETURN"
+    for p in "${ex[@]}"; do
+        echo "-A $UDP_CHAIN -d $p -m comment --comment \"plainmode: excluded destination\" -j RETURN"
+    done
+    # --queue-bypass: with no plainmode on the queue, UDP is routed as if there were no rule.
+    echo "-A $UDP_CHAIN -m comment --comment \"plainmode: bonded UDP\" -j NFQUEUE $queue_target --queue-bypass"
+    echo "COMMIT"
+}
+
+# udp_down 4|6: every jump from PREROUTING to PLAINMODE_UDP, and the chain.
+udp_down() {
+    local f=$1 i lan
+    for ((i = 0; i < 64; i++)); do
+        lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$UDP_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
+        [[ -n $lan ]] || break
+        ipt "$f" -t mangle -D PREROUTING -i "$lan" -p udp -j "$UDP_CHAIN"
+    done
+    if ipt "$f" -t mangle -S "$UDP_CHAIN" >/dev/null 2>&1; then
+        ipt "$f" -t mangle -F "$UDP_CHAIN"
+        ipt "$f" -t mangle -X "$UDP_CHAIN"
+    fi
+}
+
+udp_up() {
+    local f=$1 lan
+    if ((!udp)); then udp_down "$f"; return; fi
+    udp_rules "$f" | ipt_restore "$f"
+    for lan in "${lan_ifs[@]}"; do
+        ipt "$f" -t mangle -C PREROUTING -i "$lan" -p udp -j "$UDP_CHAIN" 2>/dev/null ||
+            ipt "$f" -t mangle -A PREROUTING -i "$lan" -p udp -j "$UDP_CHAIN"
+    done
+}
+
 remove_endpoints() {
     local e a id
     for e in "${endpoints[@]}"; do
@@ -115,6 +175,7 @@ remove_endpoints() {
 net_down() {
     local f i lan
     for f in 4 6; do
+        udp_down "$f"
         # Every jump from PREROUTING to our chain, whatever interface it was added for.
         for ((i = 0; i < 64; i++)); do
             lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$TPROXY_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
@@ -167,12 +228,15 @@ net_up() {
         done
         # Marked packets are looked up in our table instead of main ...
         [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table") ]] || ip -"$f" rule add fwmark "$mark" lookup "$table"
+        # UDP from the LAN to plainmode's queues (--udp), or no UDP rule at all.
+        udp_up "$f"
     done
     # ... where every destination is local: TPROXY'd SYNs reach the listener on the host.
     ip -4 route replace local 0.0.0.0/0 dev lo table "$table"
     ip -6 route replace local ::/0 dev lo table "$table"
     echo "cpe-net: tcp_fastopen=$(sysctl -n net.ipv4.tcp_fastopen), mptcp on, limits subflow $subflows," \
         "endpoints: ${endpoints[*]:-none}; TPROXY tcp from ${lan_ifs[*]} -> port $port (mark $mark, table $table)"
+    if ((udp)); then echo "cpe-net: UDP from ${lan_ifs[*]} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
 }
 
 if ((down)); then net_down; else net_up; fi

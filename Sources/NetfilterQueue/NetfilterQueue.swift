@@ -145,14 +145,16 @@ extension NetfilterQueue {
         return handled
     }
 
-    /// Sends the staged verdicts: one VERDICT_BATCH message when the whole burst was accepted,
-    /// else one VERDICT message per packet, all in a single `sendto`.
+    /// Sends the staged verdicts: one VERDICT_BATCH message when the whole burst shares one
+    /// verdict (all accepted: SYNs; all dropped: carried datagrams), else one VERDICT message
+    /// per packet, all in a single `sendto`.
     private func flushVerdicts() {
         guard !verdicts.isEmpty else { return }
         let base = receiveBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
         var length = 0
-        if verdicts.allAccepted {
-            length = Int(plainmode_nfq_put_batch_verdict(base, configuration.queue, verdicts.highestID, UInt32(NF_ACCEPT)))
+        if verdicts.allAccepted || verdicts.allDropped {
+            let verdict = UInt32(verdicts.allAccepted ? NF_ACCEPT : NF_DROP)
+            length = Int(plainmode_nfq_put_batch_verdict(base, configuration.queue, verdicts.highestID, verdict))
         } else {
             verdicts.forEach { id, verdict in
                 length += Int(plainmode_nfq_put_verdict(base + length, configuration.queue, id, verdict.rawValue))

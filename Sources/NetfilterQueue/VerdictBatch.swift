@@ -4,6 +4,7 @@ struct VerdictBatch {
     private var drops: [Bool]
     private(set) var highestID: UInt32 = 0
     private(set) var allAccepted = true
+    private(set) var allDropped = true
 
     init(capacity: Int) {
         ids = []
@@ -22,6 +23,7 @@ struct VerdictBatch {
             allAccepted = false
             counters.add(.dropped)
         } else {
+            allDropped = false
             counters.add(.accepted)
         }
         counters.add(.received)
@@ -36,5 +38,6 @@ struct VerdictBatch {
         drops.removeAll(keepingCapacity: true)
         highestID = 0
         allAccepted = true
+        allDropped = true
     }
 }

@@ -83,8 +83,13 @@ public final class SynGate: Sendable {
 
     /// Decides one queued IP packet. `bytes` is the packet from its IP header.
     public func decide(_ bytes: UnsafeRawBufferPointer, now: ContinuousClock.Instant) -> SynGateOutcome {
-        guard let packet = try? ParsedPacket.parse(bytes), !packet.isFragment, case .tcp(let tcp) = packet.transport,
-              packet.packetLength <= bytes.count
+        guard let packet = try? ParsedPacket.parse(bytes) else { return .droppedMalformedPacket }
+        return decide(packet, bytes: bytes, now: now)
+    }
+
+    /// The same decision for a packet the caller parsed already.
+    public func decide(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer, now: ContinuousClock.Instant) -> SynGateOutcome {
+        guard !packet.isFragment, case .tcp(let tcp) = packet.transport, packet.packetLength <= bytes.count
         else { return .droppedMalformedPacket }
         guard tcp.isInitialSYN else { return .passedNotSYN }
         if !settings.allowed.isEmpty && !settings.allowed.contains(where: { $0.contains(packet.source) }) {

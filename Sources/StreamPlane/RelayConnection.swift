@@ -1,4 +1,6 @@
+import BindingState
 import PlainMode
+import UDPRelay
 import Syscalls
 import SystemPackage
 import WireFormat
@@ -13,6 +15,8 @@ struct RelayConnection {
         /// The upstream connect is in flight.
         case connecting
         case relaying
+        /// Concentrator: a UDP binding; records from the stream become datagrams.
+        case datagrams
     }
 
     var phase: Phase = .free
@@ -31,6 +35,8 @@ struct RelayConnection {
     var deadline: ContinuousClock.Instant
     var lastActivity: ContinuousClock.Instant
     var binding: BindingHandle?
+    /// The UDP side of a `.datagrams` connection.
+    var datagrams: DatagramLeg?
 
     init(now: ContinuousClock.Instant) {
         deadline = now
@@ -42,8 +48,21 @@ struct RelayConnection {
 struct BindingHandle {
     var id: UInt64
     var cpe: IPAddress
+    var transport: TransportProtocol = .tcp
     /// The upstream source taken from the CPE's port set; nil when the source is preserved.
     var pooledSource: SocketAddress?
+}
+
+/// A UDP binding's state at its relay loop: its key in the shared channel table and the
+/// decoder of the records arriving on the stream. A class because the decoder cannot be copied.
+final class DatagramLeg {
+    let key: UDPChannelKey
+    var decoder: UDPFrameDecoder
+
+    init(key: UDPChannelKey, maximumDatagramSize: Int) {
+        self.key = key
+        decoder = UDPFrameDecoder(maximumDatagramSize: maximumDatagramSize)
+    }
 }
 
 /// One direction of the relay: source socket -> pipe -> destination socket.

@@ -10,10 +10,11 @@ extension RelayLoop {
     }
 
     /// A free (pool address, port) from the CPE's port set.
-    func allocatePooledSource(cpe: IPAddress, settings: ConcentratorSettings, now: ContinuousClock.Instant) -> SourceChoice {
+    func allocatePooledSource(cpe: IPAddress, transport: TransportProtocol = .tcp, settings: ConcentratorSettings,
+                              now: ContinuousClock.Instant) -> SourceChoice {
         guard let allocator = settings.allocator else { return .refused(.poolExhausted) }
         do {
-            let endpoint = try allocator.allocatePort(for: cpe, protocol: .tcp, now: now)
+            let endpoint = try allocator.allocatePort(for: cpe, protocol: transport, now: now)
             return .address(SocketAddress(endpoint.address, port: endpoint.port))
         } catch {
             switch error {
@@ -23,16 +24,18 @@ extension RelayLoop {
         }
     }
 
-    func releasePooledSource(_ source: SocketAddress, cpe: IPAddress, holdUntil: ContinuousClock.Instant?) {
+    func releasePooledSource(_ source: SocketAddress, cpe: IPAddress, transport: TransportProtocol = .tcp,
+                             holdUntil: ContinuousClock.Instant?) {
         guard case .concentrator(let settings) = role else { return }
-        settings.allocator?.releasePort(Endpoint(address: source.address, port: source.port), protocol: .tcp,
+        settings.allocator?.releasePort(Endpoint(address: source.address, port: source.port), protocol: transport,
                                        cpe: cpe, holdUntil: holdUntil)
     }
 
     func recordBinding(cpe: SocketAddress, service: SocketAddress, external: SocketAddress, remote: SocketAddress,
-                       pooled: Bool, settings: ConcentratorSettings, now: ContinuousClock.Instant) -> BindingHandle? {
+                       pooled: Bool, transport: TransportProtocol = .tcp, settings: ConcentratorSettings,
+                       now: ContinuousClock.Instant) -> BindingHandle? {
         let binding = Binding(
-            protocol: .tcp,
+            protocol: transport,
             cpe: Endpoint(address: cpe.address, port: cpe.port),
             service: Endpoint(address: service.address, port: service.port),
             external: Endpoint(address: external.address, port: external.port),
@@ -41,11 +44,11 @@ extension RelayLoop {
         )
         do {
             let stored = try settings.bindings.insert(binding)
-            return BindingHandle(id: stored.id, cpe: cpe.address, pooledSource: pooled ? external : nil)
+            return BindingHandle(id: stored.id, cpe: cpe.address, transport: transport, pooledSource: pooled ? external : nil)
         } catch {
             // A duplicate key means the table already tracks this flow; the relay still works.
             counters.add(.bindingConflicts)
-            return pooled ? BindingHandle(id: 0, cpe: cpe.address, pooledSource: external) : nil
+            return pooled ? BindingHandle(id: 0, cpe: cpe.address, transport: transport, pooledSource: external) : nil
         }
     }
 
@@ -66,7 +69,7 @@ extension RelayLoop {
             }
         }
         if let source = handle.pooledSource {
-            releasePooledSource(source, cpe: handle.cpe, holdUntil: until)
+            releasePooledSource(source, cpe: handle.cpe, transport: handle.transport, holdUntil: until)
         }
     }
 

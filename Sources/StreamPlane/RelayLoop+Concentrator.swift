@@ -1,3 +1,4 @@
+import BindingState
 import PlainMode
 import Syscalls
 import SystemPackage
@@ -83,7 +84,9 @@ extension RelayLoop {
             counters.add(.blockMissingDestination)
             return finish(slot, .refused, now: now)
         }
-        // UDP bindings belong to the packet plane.
+        if destination.protocolNumber == IPProtocolNumber.udp, let udp = settings.udp {
+            return startDatagramBinding(slot, block: block, settings: settings, udp: udp, now: now)
+        }
         guard destination.protocolNumber == IPProtocolNumber.tcp else {
             counters.add(.protocolNotRelayed)
             return finish(slot, .refused, now: now)
@@ -95,23 +98,9 @@ extension RelayLoop {
         var attempts = 0
         while true {
             attempts += 1
-            let source: SocketAddress
-            if pooled {
-                switch allocatePooledSource(cpe: cpe, settings: settings, now: now) {
-                case .address(let address): source = address
-                case .refused(let counter):
-                    counters.add(counter)
-                    logConnectionError("no upstream port for CPE \(cpe): \(counter.name)")
-                    return finish(slot, .refused, now: now)
-                }
-            } else {
-                guard let preserved = preservedSource(block: block, cpe: cpe, remote: remote, settings: settings) else {
-                    counters.add(.sourceNotAllowed)
-                    logConnectionError("PM source from CPE \(cpe) is outside what it may use")
-                    return finish(slot, .refused, now: now)
-                }
-                source = preserved
-            }
+            guard let source = chooseSource(block: block, cpe: cpe, remote: remote, pooled: pooled, transport: .tcp,
+                                            settings: settings, now: now)
+            else { return finish(slot, .refused, now: now) }
             let upstream: Socket
             do throws(Errno) {
                 upstream = try Socket.stream(family: remote.family)
@@ -186,6 +175,27 @@ extension RelayLoop {
         }
         logConnectionError("upstream connect for \(connections[slot].peer) failed: \(error)")
         finish(slot, .refused, now: now)
+    }
+
+    /// The source towards `remote`: a port of the CPE's port set (`pooled`) or the preserved
+    /// source. nil (counted and logged) when neither is allowed or free.
+    func chooseSource(block: PlainModeBlock, cpe: IPAddress, remote: SocketAddress, pooled: Bool, transport: TransportProtocol,
+                      settings: ConcentratorSettings, now: ContinuousClock.Instant) -> SocketAddress? {
+        if pooled {
+            switch allocatePooledSource(cpe: cpe, transport: transport, settings: settings, now: now) {
+            case .address(let address): return address
+            case .refused(let counter):
+                counters.add(counter)
+                logConnectionError("no \(transport) port for CPE \(cpe): \(counter.name)")
+                return nil
+            }
+        }
+        guard let preserved = preservedSource(block: block, cpe: cpe, remote: remote, settings: settings) else {
+            counters.add(.sourceNotAllowed)
+            logConnectionError("PM source from CPE \(cpe) is outside what it may use")
+            return nil
+        }
+        return preserved
     }
 
     /// The source to bind when the source is preserved: the PM source option (its port if it

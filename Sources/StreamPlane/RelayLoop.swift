@@ -2,6 +2,7 @@ import Logging
 import PlainMode
 import Syscalls
 import SystemPackage
+import UDPRelay
 import WireFormat
 
 /// One relay event loop: an OS thread, an epoll instance and a slab of connections. Every
@@ -12,6 +13,10 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     let role: RelayRole
     let tuning: RelayTuning
     let counters = StreamCounters()
+    let udpCounters = UDPCounters()
+    /// Raw sockets and a read buffer for UDP bindings, made when the loop gets its first one.
+    var datagramSender: DatagramSender?
+    var recordBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     let listeners: [Socket]
     let stopping: StopFlag
     let epoll: Epoll
@@ -33,7 +38,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     private var listenersPausedUntil: ContinuousClock.Instant?
     private var freeSlots: [Int32] = []
     /// Connections whose pump stopped at its round limit with work left.
-    private var again: [Int32] = []
+    var again: [Int32] = []
     private var nextSweep: ContinuousClock.Instant
     private var nextLogRefill: ContinuousClock.Instant
 
@@ -94,7 +99,13 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             if !again.isEmpty {
                 let slots = again
                 again.removeAll(keepingCapacity: true)
-                for slot in slots where connections[Int(slot)].phase == .relaying { pump(Int(slot), now: now) }
+                for slot in slots {
+                    switch connections[Int(slot)].phase {
+                    case .relaying: pump(Int(slot), now: now)
+                    case .datagrams: readRecords(Int(slot), now: now)
+                    default: continue
+                    }
+                }
             }
             if let until = listenersPausedUntil, now >= until { resumeListeners() }
             if now >= nextSweep {
@@ -105,6 +116,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         for slot in connections.indices where connections[slot].phase != .free {
             finish(slot, .shutdown, now: .now)
         }
+        recordBuffer.deallocate()
         for spare in sparePipes { spare.pipe.close() }
         sparePipes.removeAll()
         epoll.close()
@@ -135,6 +147,14 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                 }
             }
             pump(slot, now: now)
+        case .datagrams:
+            if isUpstream { return }
+            if ready.contains(.writable), let error = flushRecords(slot) {
+                return finish(slot, .downstreamFailed(error), now: now)
+            }
+            if ready.contains(.readable) || ready.contains(.readHangUp) || ready.contains(.hangUp) || ready.contains(.error) {
+                readRecords(slot, now: now)
+            }
         }
     }
 
@@ -318,6 +338,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         let connection = connections[slot]
         let hasUpstream = connection.upstream.rawValue >= 0
         var hold = false
+        // Out of the shared table before the socket closes: no queue worker may write to it after.
+        if let leg = connection.datagrams { closeDatagramLeg(leg) }
         switch ending {
         case .completed:
             counters.add(.closedNormally)
@@ -353,7 +375,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         connection.toUpstream.pipe?.close()
         connection.toDownstream.pipe?.close()
         if let binding = connection.binding {
-            releaseBinding(binding, hold: hold, now: now)
+            releaseBinding(binding, hold: hold && binding.transport == .tcp, now: now)
         }
         counters.add(.connectionsOpen, -1)
         connections[slot] = RelayConnection(now: now)
@@ -384,6 +406,9 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                 finish(slot, .refused, now: now)
             case .relaying where now - connections[slot].lastActivity >= tuning.idleTimeout:
                 counters.add(.idleTimeouts)
+                finish(slot, .idle, now: now)
+            case .datagrams where datagramLegIsIdle(slot, now: now):
+                udpCounters.add(.bindingIdleTimeouts)
                 finish(slot, .idle, now: now)
             default:
                 continue

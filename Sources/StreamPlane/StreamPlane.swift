@@ -7,6 +7,7 @@ public import BindingState
 public import Syscalls
 public import WireFormat
 import Synchronization
+public import UDPRelay
 
 /// What a role decides when a connection arrives; the loop does the rest.
 public enum RelayRole: Sendable {
@@ -27,17 +28,32 @@ public struct ConcentratorSettings: Sendable {
     public var ipv6SourcePrefixLength: Int
     /// Source prefixes delegated to CPEs: a CPE inside `cpe` may use sources inside `sources`.
     public var delegations: [(cpe: IPPrefix, sources: IPPrefix)]
+    /// UDP bindings (PM protocol 17); nil refuses them (`protocol_not_relayed`).
+    public var udp: ConcentratorUDPSettings?
 
     public init(policy: PlainModePolicy, allocator: PortSetAllocator?, bindings: BindingTable,
                 preserveIPv4Source: Bool = false, ipv4SourcePrefixLength: Int = 32, ipv6SourcePrefixLength: Int = 48,
-                delegations: [(cpe: IPPrefix, sources: IPPrefix)] = []) {
+                delegations: [(cpe: IPPrefix, sources: IPPrefix)] = [], udp: ConcentratorUDPSettings? = nil) {
         self.delegations = delegations
+        self.udp = udp
         self.policy = policy
         self.allocator = allocator
         self.bindings = bindings
         self.preserveIPv4Source = preserveIPv4Source
         self.ipv4SourcePrefixLength = ipv4SourcePrefixLength
         self.ipv6SourcePrefixLength = ipv6SourcePrefixLength
+    }
+}
+
+/// UDP at the concentrator: the binding table the queue workers write into, and its timer.
+public struct ConcentratorUDPSettings: Sendable {
+    public var channels: UDPChannelTable
+    /// A binding with no datagram either way for this long is closed with MP_FASTCLOSE.
+    public var idleTimeout: Duration
+
+    public init(channels: UDPChannelTable, idleTimeout: Duration = .seconds(300)) {
+        self.channels = channels
+        self.idleTimeout = idleTimeout
     }
 }
 

@@ -1,5 +1,6 @@
 public import Logging
 public import Syscalls
+public import UDPRelay
 import Glibc
 public import SystemPackage
 
@@ -103,6 +104,10 @@ public final class StreamPlaneService: Sendable {
     }
 
     /// Every counter summed over the loops, in declaration order.
+    public func udpCounterTotals() -> [(counter: UDPCounter, value: Int)] {
+        UDPCounter.allCases.map { counter in (counter, loops.reduce(0) { $0 + $1.udpCounters[counter] }) }
+    }
+
     public func counterTotals() -> [(counter: StreamCounter, value: Int)] {
         StreamCounter.allCases.map { counter in (counter, loops.reduce(0) { $0 + $1.counters[counter] }) }
     }

@@ -11,12 +11,15 @@ struct CPECommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "cpe",
-        abstract: "Run the CPE role: TPROXY'd LAN TCP to one MPTCP connection each, PM block as SYN data.",
+        abstract: "Run the CPE role: TPROXY'd LAN TCP and queued LAN UDP, one MPTCP connection per flow with a PM block.",
         discussion: """
             LAN TCP reaches the --listen port through TPROXY (Deploy/cpe-net.sh); each connection \
             becomes an MPTCP connection to the concentrator that carries the original destination \
             in a PM block sent as TCP Fast Open data without cookie. The kernel spreads it over \
-            every MPTCP endpoint (one per WAN link: ip mptcp endpoint add ADDR dev IF subflow).
+            every MPTCP endpoint (one per WAN link: ip mptcp endpoint add ADDR dev IF subflow). \
+            LAN UDP reaches the packet plane through NFQUEUE (cpe-net.sh --udp): each flow's first \
+            datagram opens an MPTCP connection with PM block, EOL and the first length-framed record \
+            as SYN data; replies come back as datagrams from the original remote.
             Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start, 64 bad usage.
             """
     )
@@ -43,6 +46,8 @@ struct CPECommand: ParsableCommand {
     @Option(help: "Path of the control socket that `plainmode ctl` talks to.")
     var controlSocket = CPECommand.defaultControlSocket
 
+    @OptionGroup(title: "UDP") var udp: CPEUDPOptions
+
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
@@ -68,16 +73,21 @@ struct CPECommand: ParsableCommand {
         Signals.prepareDaemon()
         Privileges.raiseDescriptorLimit()
         let logger = daemon.makeLogger(label: "plainmode.cpe")
-        let settings = CPESettings(concentratorIPv4: v4, concentratorIPv6: v6,
-                                   sourceOption: CPESettings.SourceOption(rawValue: sourceOption) ?? .auto, subtype: subtype,
+        let source = CPESettings.SourceOption(rawValue: sourceOption) ?? .auto
+        let settings = CPESettings(concentratorIPv4: v4, concentratorIPv6: v6, sourceOption: source, subtype: subtype,
                                    blockInSYN: synData)
+        let datagrams = try udp.startService(concentratorIPv4: v4, concentratorIPv6: v6, sourceIPv4: source == .always,
+                                             sourceIPv6: source != .never, subtype: subtype, logger: logger)
+        defer { datagrams?.stop() }
         try serve(.cpe(settings), listen: listen, daemon: daemon, tuning: daemon.tuning(), logger: logger,
                   controlSocket: controlSocket,
                   banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")") { plane, request in
             let parts = request.split(separator: " ")
             let json = parts.count > 1 && parts[1] == "json"
             switch parts.first {
-            case "stats": return renderStats(plane.counterTotals().map { ($0.counter.name, $0.value) }, json: json)
+            case "stats":
+                return renderStats(plane.counterTotals().map { ($0.counter.name, $0.value) } + (datagrams?.counterTotals() ?? []),
+                                   json: json)
             case "bindings": return json ? "{\"bindings\":[],\"leases\":[]}\n" : "the CPE keeps no bindings\n"
             default: return "unknown request \(request.jsonQuoted); try stats or bindings\n"
             }

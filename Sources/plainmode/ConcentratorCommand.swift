@@ -70,7 +70,7 @@ struct ConcentratorCommand: ParsableCommand {
     @Option(help: "Path of the control socket that `plainmode ctl` talks to.")
     var controlSocket = ConcentratorCommand.defaultControlSocket
 
-    @OptionGroup(title: "SYN gate") var gate: SynGateOptions
+    @OptionGroup(title: "Packet plane (SYN gate, UDP)") var packets: PacketPlaneOptions
 
     @OptionGroup var daemon: DaemonOptions
 
@@ -137,15 +137,21 @@ struct ConcentratorCommand: ParsableCommand {
         let policy = PlainModePolicy(subtype: subtype, maximumBlockLength: maxBlockBytes)
         // Bound and running before any listener exists, so no SYN is accepted ungated; a queue
         // held by another process refuses start-up.
-        let synGate = try gate.startService(policy: policy, shards: shards, logger: logger)
-        defer { synGate?.stop() }
+        let udpChannels = packets.udpChannels(shards: shards)
+        let packetPlane = try packets.startService(policy: policy, udpChannels: udpChannels, pool: prefixes,
+                                                   shards: shards, logger: logger)
+        defer { packetPlane?.stop() }
+        let udp = udpChannels.map {
+            ConcentratorUDPSettings(channels: $0, idleTimeout: .milliseconds(Int64(packets.udpIdleTimeout * 1000)))
+        }
         let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,
-                                            ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations)
+                                            ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations,
+                                            udp: udp)
         try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
                   banner: "concentrator listening on \(listen.map(\.description).joined(separator: ", ")); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)") { plane, request in
-            ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, gate: synGate)
+            ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane)
         }
     }
 

@@ -5,7 +5,7 @@ import StreamPlane
 /// Answers the concentrator's control requests: "stats text|json", "bindings text|json".
 enum ConcentratorReports {
     static func answer(_ request: String, plane: StreamPlaneService, bindings: BindingTable,
-                       allocator: PortSetAllocator?, gate: SynGateService?) -> String {
+                       allocator: PortSetAllocator?, packetPlane: PacketPlaneService?) -> String {
         let parts = request.split(separator: " ")
         let json = parts.count > 1 && parts[1] == "json"
         switch parts.first {
@@ -20,8 +20,10 @@ enum ConcentratorReports {
                 ("udp_ports_in_use", statistics?.udpPortsInUse ?? 0),
                 ("ports_held", statistics?.portsHeld ?? 0),
             ]
-            // The SYN gate's decisions and its queues (nfq_*), when it runs.
-            totals += gate?.counterTotals() ?? []
+            // UDP bindings as the relay loops see them (records to datagrams).
+            totals += plane.udpCounterTotals().map { (name: $0.counter.name, value: $0.value) }
+            // The SYN gate's decisions, Internet datagrams (inbound_udp_*) and the queues (nfq_*).
+            totals += packetPlane?.counterTotals() ?? []
             // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
             totals += KernelCounters.read()
             return renderStats(totals, json: json)

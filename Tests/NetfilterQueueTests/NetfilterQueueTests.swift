@@ -54,28 +54,45 @@ import Testing
         }
     }
 
+    /// 256 datagrams queued before the first receive (so bursts are full), each given `verdict`;
+    /// returns how many reached the receiver, the verdict sends and the queue's drop count.
+    static func answerFullBursts(_ namespace: Namespace, queue number: UInt16, with verdict: Verdict) throws
+        -> (delivered: Int, sends: Int, dropped: Int)
+    {
+        try namespace.queueUDP(port: port, queue: number)
+        return try namespace.onThread { () throws -> (Int, Int, Int) in
+            let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: number))
+            defer { queue.close() }
+            let receiver = try UDPSocket(bindingLoopbackPort: port)
+            defer { receiver.close() }
+            let sender = try UDPSocket(bindingLoopbackPort: 0)
+            defer { sender.close() }
+            for index in 0..<256 { try sender.send([UInt8(index & 0xFF)], toLoopbackPort: port) }
+            var seen = 0
+            let deadline = ContinuousClock.now + .seconds(10)
+            while seen < 256 && ContinuousClock.now < deadline { seen += queue.processBurst(timeoutMilliseconds: 100) { _ in verdict } }
+            var delivered = 0
+            while delivered < 256, receiver.receive(timeoutMilliseconds: verdict == .accept ? 1000 : 300) != nil { delivered += 1 }
+            return (delivered, queue.counters[.verdictSends], queue.counters[.dropped])
+        }
+    }
+
     @Test func aBurstOfAcceptsIsAnsweredWithFewSends() throws {
         try Namespace.with("batch") { namespace in
-            try namespace.queueUDP(port: Self.port, queue: 4)
-            let (delivered, sends) = try namespace.onThread { () throws -> (Int, Int) in
-                let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: 4))
-                defer { queue.close() }
-                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
-                defer { receiver.close() }
-                let sender = try UDPSocket(bindingLoopbackPort: 0)
-                defer { sender.close() }
-                // All queued before the first receive, so bursts are full.
-                for index in 0..<256 { try sender.send([UInt8(index & 0xFF)], toLoopbackPort: Self.port) }
-                var seen = 0
-                let deadline = ContinuousClock.now + .seconds(10)
-                while seen < 256 && ContinuousClock.now < deadline { seen += queue.processBurst(timeoutMilliseconds: 100) { _ in .accept } }
-                var delivered = 0
-                while receiver.receive(timeoutMilliseconds: delivered < 256 ? 1000 : 50) != nil { delivered += 1 }
-                return (delivered, queue.counters[.verdictSends])
-            }
-            #expect(delivered == 256)
+            let result = try Self.answerFullBursts(namespace, queue: 4, with: .accept)
+            #expect(result.delivered == 256)
             // 256 packets in bursts of at most 64: one batch verdict per burst.
-            #expect(sends >= 4 && sends < 64, "verdict sends: \(sends)")
+            #expect(result.sends >= 4 && result.sends < 64, "verdict sends: \(result.sends)")
+        }
+    }
+
+    @Test func aBurstOfDropsIsAnsweredWithFewSendsAndDeliversNothing() throws {
+        try Namespace.with("dropbatch") { namespace in
+            let result = try Self.answerFullBursts(namespace, queue: 7, with: .drop)
+            // The carried datagrams' case: every packet of a burst consumed, one batch drop each.
+            #expect(result.delivered == 0)
+            #expect(result.dropped == 256)
+            #expect(result.sends >= 4 && result.sends < 64, "verdict sends: \(result.sends)")
         }
     }
 

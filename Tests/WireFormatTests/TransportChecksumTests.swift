@@ -96,3 +96,34 @@ import TestSupport
         }
     }
 }
+
+/// Datagrams built in place for a raw socket parse back with a valid checksum, both families.
+@Suite struct UDPDatagramHeadersTests {
+    @Test(arguments: [0, 1, 2, 7, 1400, 65_507])
+    func builtDatagramsParseWithAValidChecksum(length: Int) throws {
+        let payload = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        let pairs: [(IPAddress, IPAddress)] = [
+            (.v4(IPv4Address(0xC000_0280)), .v4(IPv4Address(0xCB00_7102))),
+            (.v6(IPv6Address(high: 0x2001_0db8_0001_0001, low: 2)), .v6(IPv6Address(high: 0x2001_0db8_0003_0000, low: 2))),
+        ]
+        for (source, destination) in pairs where length <= UDPDatagramHeaders.largestPayload(for: destination) {
+            var packet = [UInt8](repeating: 0, count: UDPDatagramHeaders.maximumLength)
+            let headerLength = packet.withUnsafeMutableBytes { headers in
+                payload.withUnsafeBytes {
+                    UDPDatagramHeaders.write(into: headers, source: source, sourcePort: 1024, destination: destination,
+                                             destinationPort: 53, payload: $0)
+                }
+            }
+            packet = Array(packet[..<headerLength]) + payload
+            let parsed = try ParsedPacket.parse(packet)
+            #expect(parsed.source == source && parsed.destination == destination)
+            guard case .udp(let udp) = parsed.transport else {
+                Issue.record("not UDP")
+                continue
+            }
+            #expect(udp.sourcePort == 1024 && udp.destinationPort == 53 && parsed.payloadLength == length)
+            #expect(udp.checksum != 0, "0 would mean no checksum")
+            #expect(packet.withUnsafeBytes { TransportChecksum.isValid($0, parsed) })
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import BindingState
+public import NetfilterQueue
+public import UDPRelay
+public import WireFormat
+
+/// Internet datagrams to the concentrator's pool (queued by concentrator-net.sh --udp): each one
+/// matching a UDP binding is framed into that binding's MPTCP connection and dropped from the
+/// kernel path; one to a pool address with no binding is dropped and counted (draft 5.1.1).
+public struct InboundDatagrams: Sendable {
+    public let channels: UDPChannelTable
+    /// The shared IPv4 pool: unbound datagrams to it are dropped. Others (a customer's own
+    /// IPv6 address with no binding) continue on the ordinary path.
+    public let pool: [IPPrefix]
+
+    public init(channels: UDPChannelTable, pool: [IPPrefix]) {
+        self.channels = channels
+        self.pool = pool
+    }
+
+    /// The verdict for one queued packet, counted in `counters`.
+    public func handle(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer, checksumReady: Bool,
+                       now: ContinuousClock.Instant, counters: UDPCounters) -> Verdict {
+        let toPool = pool.contains { $0.contains(packet.destination) }
+        guard case .udp(let udp) = packet.transport, !packet.isFragment, packet.packetLength <= bytes.count,
+              !checksumReady || TransportChecksum.isValid(bytes, packet)
+        else {
+            counters.add(.malformed)
+            return toPool ? .drop : .accept
+        }
+        let start = packet.payloadOffset
+        let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<start + packet.payloadLength])
+        let delivery = channels.deliver(payload, from: Endpoint(address: packet.source, port: udp.sourcePort),
+                                        to: Endpoint(address: packet.destination, port: udp.destinationPort), now: now)
+        switch delivery {
+        case .written:
+            counters.add(.datagramsQueued)
+            counters.add(.recordsWritten)
+        case .backlogged:
+            counters.add(.datagramsQueued)
+            counters.add(.recordsBacklogged)
+        case .droppedBacklogFull:
+            counters.add(.recordsDroppedBacklogFull)
+        case .filtered:
+            counters.add(.filteredRemote)
+        case .failed:
+            counters.add(.recordWriteErrors)
+        case .noBinding:
+            guard toPool else {
+                counters.add(.passedThrough)
+                return .accept
+            }
+            counters.add(.noBinding)
+        }
+        return .drop
+    }
+}

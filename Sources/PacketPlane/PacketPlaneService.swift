@@ -1,0 +1,119 @@
+public import Logging
+public import NetfilterQueue
+import Syscalls
+import UDPRelay
+import WireFormat
+
+/// The concentrator's packet plane at work: one NFQUEUE per worker thread (`--queues FIRST:LAST`,
+/// matched by the `--queue-balance` rules of Deploy/concentrator-net.sh). A queued TCP packet
+/// goes to the SYN gate, a UDP one to the UDP bindings; either part may be off.
+public final class PacketPlaneService: Sendable {
+    public let gate: SynGate?
+    public let inbound: InboundDatagrams?
+    private let workers: [PacketPlaneWorker]
+    private let stopping = StopFlag()
+
+    /// Binds every queue now, so a queue held by another process fails start-up, not later.
+    public init(gate: SynGate?, inbound: InboundDatagrams?, queues: ClosedRange<UInt16>,
+                template: NetfilterQueueConfiguration, logger: Logger) throws(NetfilterQueueError) {
+        self.gate = gate
+        self.inbound = inbound
+        var workers: [PacketPlaneWorker] = []
+        do throws(NetfilterQueueError) {
+            for number in queues {
+                var configuration = template
+                configuration.queue = number
+                workers.append(PacketPlaneWorker(queue: try NetfilterQueue(configuration), gate: gate, inbound: inbound,
+                                                 logger: logger))
+            }
+        } catch {
+            for worker in workers { worker.queue.close() }
+            throw error
+        }
+        self.workers = workers
+    }
+
+    public func start() {
+        for (index, worker) in workers.enumerated() {
+            let stopping = self.stopping
+            worker.thread.withLock { $0 = OSThread.start(name: "packets-\(worker.queue.configuration.queue)") {
+                worker.run(expiresLimiters: index == 0, stopping: stopping)
+            } }
+        }
+    }
+
+    /// Stops the workers (each notices within its poll timeout) and unbinds the queues; with
+    /// `--queue-bypass` in the rules, packets then go straight to the kernel.
+    public func stop() {
+        stopping.set()
+        for worker in workers {
+            worker.thread.withLock { $0 }?.join()
+            worker.queue.close()
+        }
+    }
+
+    /// Gate outcomes, UDP and queue counters summed over the workers, in declaration order.
+    public func counterTotals() -> [(name: String, value: Int)] {
+        let gateTotals = gate == nil ? [] : SynGateOutcome.allCases.map { outcome in
+            (name: outcome.name, value: workers.reduce(0) { $0 + $1.outcomes[outcome] })
+        }
+        let udpTotals = inbound == nil ? [] : UDPCounter.allCases.map { counter in
+            (name: "inbound_" + counter.name, value: workers.reduce(0) { $0 + $1.udp[counter] })
+        }
+        return gateTotals + udpTotals
+            + NetfilterQueueCounter.allCases.map { counter in (counter.name, workers.reduce(0) { $0 + $1.queue.counters[counter] }) }
+    }
+}
+
+import Counters
+import Synchronization
+
+/// One queue and the thread that drains it.
+final class PacketPlaneWorker: Sendable {
+    let queue: NetfilterQueue
+    let gate: SynGate?
+    let inbound: InboundDatagrams?
+    let outcomes = AtomicCounters<SynGateOutcome>()
+    let udp = UDPCounters()
+    let thread = Mutex<OSThread?>(nil)
+    let logger: Logger
+
+    init(queue: NetfilterQueue, gate: SynGate?, inbound: InboundDatagrams?, logger: Logger) {
+        self.queue = queue
+        self.gate = gate
+        self.inbound = inbound
+        self.logger = logger
+    }
+
+    func run(expiresLimiters: Bool, stopping: StopFlag) {
+        var nextExpiry = ContinuousClock.now + .seconds(1)
+        while !stopping.isSet {
+            let now = ContinuousClock.now
+            queue.processBurst(timeoutMilliseconds: 250) { packet in
+                decide(packet, now: now)
+            }
+            if expiresLimiters, let gate, now >= nextExpiry {
+                gate.expire(now: now)
+                nextExpiry = now + .seconds(1)
+            }
+        }
+    }
+
+    private func decide(_ packet: borrowing QueuedPacket, now: ContinuousClock.Instant) -> Verdict {
+        guard let parsed = try? ParsedPacket.parse(packet.bytes) else {
+            if gate != nil {
+                outcomes.add(.droppedMalformedPacket)
+                return .drop
+            }
+            udp.add(.malformed)
+            return .accept
+        }
+        if parsed.protocolNumber == IPProtocolNumber.udp, let inbound {
+            return inbound.handle(parsed, bytes: packet.bytes, checksumReady: !packet.checksumNotReady, now: now, counters: udp)
+        }
+        guard let gate else { return .accept }
+        let outcome = gate.decide(parsed, bytes: packet.bytes, now: now)
+        outcomes.add(outcome)
+        return outcome.accepts ? .accept : .drop
+    }
+}

@@ -1,0 +1,109 @@
+import BindingState
+import PlainMode
+import Syscalls
+import SystemPackage
+import UDPRelay
+import WireFormat
+
+/// The concentrator's UDP bindings (draft section 5.1): an MPTCP connection whose PM block says
+/// protocol 17 keeps its socket at this loop, which turns the records arriving on it into
+/// datagrams from the binding's external endpoint. The queue workers frame the Internet's
+/// datagrams into the same socket through `UDPChannelTable`.
+extension RelayLoop {
+    /// Chooses the external endpoint, registers the binding and reads the records already there
+    /// (the first may have come in the SYN).
+    func startDatagramBinding(_ slot: Int, block: PlainModeBlock, settings: ConcentratorSettings,
+                              udp: ConcentratorUDPSettings, now: ContinuousClock.Instant) {
+        guard let destination = block.destination, let port = destination.port else { return finish(slot, .refused, now: now) }
+        if datagramSender == nil {
+            do throws(Errno) { datagramSender = try DatagramSender() } catch {
+                udpCounters.add(.bindingOpenErrors)
+                logConnectionError("raw sockets for UDP failed: \(error)")
+                return finish(slot, .localError(error), now: now)
+            }
+            recordBuffer = .allocate(byteCount: 65536, alignment: 16)
+        }
+        let remote = SocketAddress(destination.address, port: port)
+        let cpe = connections[slot].peer.address
+        let pooled = remote.address.isIPv4 && !settings.preserveIPv4Source && settings.allocator != nil
+        guard var external = chooseSource(block: block, cpe: cpe, remote: remote, pooled: pooled, transport: .udp,
+                                          settings: settings, now: now)
+        else { return finish(slot, .refused, now: now) }
+        // No port in a preserved PM source: the CPE's own source port stands in for the LAN host's.
+        if external.port == 0 { external = SocketAddress(external.address, port: connections[slot].peer.port) }
+        let key = UDPChannelKey(external: Endpoint(address: external.address, port: external.port),
+                                remote: Endpoint(address: remote.address, port: remote.port))
+        guard udp.channels.insert(key, socket: connections[slot].downstream, now: now) else {
+            if pooled { releasePooledSource(external, cpe: cpe, transport: .udp, holdUntil: nil) }
+            counters.add(.bindingConflicts)
+            udpCounters.add(.bindingOpenErrors)
+            logConnectionError("UDP binding \(external) -> \(remote) exists already")
+            return finish(slot, .refused, now: now)
+        }
+        connections[slot].binding = recordBinding(cpe: connections[slot].peer, service: connections[slot].local,
+                                                  external: external, remote: remote, pooled: pooled, transport: .udp,
+                                                  settings: settings, now: now)
+        markEstablished(connections[slot].binding)
+        let largest = min(UDPDatagramHeaders.largestPayload(for: remote.address), UDPFraming.largestRecordPayload)
+        connections[slot].datagrams = DatagramLeg(key: key, maximumDatagramSize: largest)
+        connections[slot].phase = .datagrams
+        connections[slot].lastActivity = now
+        udpCounters.add(.bindingsOpened)
+        udpCounters.add(.bindingsOpen)
+        readRecords(slot, now: now)
+    }
+
+    /// Reads the stream and sends each whole record as a datagram, at most 16 reads per call
+    /// (then the slot is read again after the next wait, so one busy binding cannot hold the loop).
+    func readRecords(_ slot: Int, now: ContinuousClock.Instant) {
+        guard let leg = connections[slot].datagrams, let sender = datagramSender else { return }
+        let socket = connections[slot].downstream
+        let source = leg.key.external
+        let destination = leg.key.remote
+        let counters = udpCounters
+        for _ in 0..<16 {
+            let received: Int?
+            do throws(Errno) { received = try socket.receive(into: recordBuffer) } catch {
+                return finish(slot, .downstreamFailed(error), now: now)
+            }
+            guard let received else { return }
+            if received == 0 { return finish(slot, .completed, now: now) }
+            connections[slot].lastActivity = now
+            do throws(UDPFramingError) {
+                try leg.decoder.decode(UnsafeRawBufferPointer(rebasing: recordBuffer[0..<received])) { payload in
+                    counters.add(.recordsReceived)
+                    counters.add(sender.send(payload, from: source, to: destination).counter)
+                }
+            } catch {
+                udpCounters.add(.framingErrors)
+                logConnectionError("UDP records from \(connections[slot].peer) out of step: \(error)")
+                return finish(slot, .refused, now: now)
+            }
+        }
+        again.append(Int32(slot))
+    }
+
+    /// The socket can take more: send the binding's backlog. The error when writing failed.
+    func flushRecords(_ slot: Int) -> Errno? {
+        guard let leg = connections[slot].datagrams, case .concentrator(let settings) = role, let udp = settings.udp else {
+            return nil
+        }
+        return udp.channels.flush(leg.key)
+    }
+
+    func closeDatagramLeg(_ leg: DatagramLeg) {
+        guard case .concentrator(let settings) = role, let udp = settings.udp else { return }
+        udp.channels.remove(leg.key)
+        udpCounters.add(.bindingsClosed)
+        udpCounters.add(.bindingsOpen, -1)
+    }
+
+    /// No record either way for the UDP idle timeout (RFC 4787 REQ-5 asks at least 2 minutes).
+    func datagramLegIsIdle(_ slot: Int, now: ContinuousClock.Instant) -> Bool {
+        guard let leg = connections[slot].datagrams, case .concentrator(let settings) = role, let udp = settings.udp else {
+            return false
+        }
+        let inbound = udp.channels.lastInbound(leg.key) ?? connections[slot].lastActivity
+        return now - max(inbound, connections[slot].lastActivity) >= udp.idleTimeout
+    }
+}

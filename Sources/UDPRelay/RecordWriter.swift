@@ -1,0 +1,95 @@
+public import Syscalls
+public import SystemPackage
+
+/// Writes framed records (len16 || datagram) to one MPTCP connection, each whole or not at
+/// all: a half-written record would put the stream out of step for good (draft 5.1).
+///
+/// The socket may take only part of a record; its tail then waits in a small backlog, and
+/// later records queue behind it while they fit. A record that fits neither the socket nor
+/// the backlog is dropped (`.dropped`), never cut. Not thread-safe: the owner serialises use.
+public struct RecordWriter: Sendable {
+    public let socket: Socket
+    /// Most bytes the backlog may hold (a tail plus whole records).
+    public let backlogLimit: Int
+    /// True until the connection is up: records wait in the backlog (the CPE's first datagrams).
+    public var isConnecting: Bool
+    private var backlog: [UInt8] = []
+    private var backlogSent = 0
+
+    public enum Outcome: Equatable {
+        case written
+        case backlogged
+        case dropped
+        case failed(Errno)
+    }
+
+    public init(socket: Socket, backlogLimit: Int, isConnecting: Bool = false) {
+        self.socket = socket
+        self.backlogLimit = backlogLimit
+        self.isConnecting = isConnecting
+    }
+
+    public var backlogCount: Int { backlog.count - backlogSent }
+
+    /// Writes one record for `payload` (at most 65535 bytes).
+    public mutating func write(_ payload: UnsafeRawBufferPointer) -> Outcome {
+        precondition(payload.count <= 0xFFFF)
+        if backlogCount > 0 && !isConnecting, case .failed(let error) = flush() { return .failed(error) }
+        if backlogCount > 0 || isConnecting { return enqueue(payload, skipping: 0) ? .backlogged : .dropped }
+        let prefix = UInt16(truncatingIfNeeded: payload.count).bigEndian
+        let result: Result<Int?, Errno> = withUnsafeBytes(of: prefix) { prefixBytes in
+            do throws(Errno) { return .success(try socket.send(prefix: prefixBytes, payload: payload)) } catch { return .failure(error) }
+        }
+        switch result {
+        case .failure(let error):
+            return .failed(error)
+        case .success(nil):
+            return enqueue(payload, skipping: 0) ? .backlogged : .dropped
+        case .success(let taken?):
+            if taken < payload.count + 2 {
+                // The socket took part of it: the rest must follow before anything else.
+                let appended = enqueue(payload, skipping: taken, force: true)
+                assert(appended)
+            }
+            return .written
+        }
+    }
+
+    /// Adds bytes the stream already owes (what the SYN could not carry) ahead of any record.
+    public mutating func owe(_ bytes: ArraySlice<UInt8>) {
+        backlog.append(contentsOf: bytes)
+    }
+
+    /// Sends what the backlog holds; `.written` once it is empty (or was).
+    @discardableResult
+    public mutating func flush() -> Outcome {
+        guard backlogCount > 0, !isConnecting else { return .written }
+        do throws(Errno) {
+            while backlogCount > 0 {
+                guard let n = try socket.send(backlog, from: backlogSent), n > 0 else { return .backlogged }
+                backlogSent += n
+            }
+        } catch { return .failed(error) }
+        backlog = []
+        backlogSent = 0
+        return .written
+    }
+
+    /// Appends the record's bytes after the first `skipping`; refuses whole records over the limit.
+    private mutating func enqueue(_ payload: UnsafeRawBufferPointer, skipping: Int, force: Bool = false) -> Bool {
+        let recordLength = payload.count + 2
+        guard force || backlogCount + recordLength <= backlogLimit else { return false }
+        if backlogSent > 0 && backlogSent >= backlog.count / 2 {
+            backlog.removeFirst(backlogSent)
+            backlogSent = 0
+        }
+        if skipping < 2 {
+            let prefix = [UInt8(truncatingIfNeeded: payload.count >> 8), UInt8(truncatingIfNeeded: payload.count)]
+            backlog.append(contentsOf: prefix[skipping...])
+            backlog.append(contentsOf: payload)
+        } else {
+            backlog.append(contentsOf: payload[(skipping - 2)...])
+        }
+        return true
+    }
+}

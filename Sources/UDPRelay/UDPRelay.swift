@@ -1,0 +1,48 @@
+/// UDPRelay: UDP carried over MPTCP (draft section 5.1), the pieces both roles share. A datagram
+/// becomes a record (len16 || payload) written whole to its MPTCP connection (`RecordWriter`);
+/// a record coming back becomes a datagram built in place and sent through a raw socket
+/// (`DatagramSender`). The concentrator's UDP bindings live in `UDPChannelTable`, shared by the
+/// relay loops that own the connections and the queue workers that carry Internet datagrams.
+public import Counters
+
+/// Every UDP event either role counts (`ctl stats` keys); one instance per writer thread.
+public enum UDPCounter: Int, CounterName {
+    // Records read from MPTCP connections, sent as datagrams.
+    case recordsReceived, datagramsSent, datagramSendBlocked, datagramTooBig, datagramSendErrors, framingErrors
+    // Datagrams taken from the queue, written as records.
+    case datagramsQueued, recordsWritten, recordsBacklogged, recordsDroppedBacklogFull, recordWriteErrors
+    // Queued datagrams not carried.
+    case noBinding, filteredRemote, notBondable, oversizedUnbonded, malformed, passedThrough
+    // Bindings (concentrator) and flows (CPE).
+    case bindingsOpened, bindingsClosed, bindingsOpen, bindingIdleTimeouts, bindingOpenErrors, noConcentratorForFamily
+
+    public var name: String {
+        switch self {
+        case .recordsReceived: "udp_records_received"
+        case .datagramsSent: "udp_datagrams_sent"
+        case .datagramSendBlocked: "udp_datagram_send_blocked"
+        case .datagramTooBig: "udp_datagram_too_big"
+        case .datagramSendErrors: "udp_datagram_send_errors"
+        case .framingErrors: "udp_framing_errors"
+        case .datagramsQueued: "udp_datagrams_queued"
+        case .recordsWritten: "udp_records_written"
+        case .recordsBacklogged: "udp_records_backlogged"
+        case .recordsDroppedBacklogFull: "udp_records_dropped_backlog_full"
+        case .recordWriteErrors: "udp_record_write_errors"
+        case .noBinding: "udp_dropped_no_binding"
+        case .filteredRemote: "udp_dropped_filtered_remote"
+        case .notBondable: "udp_not_bonded_filter"
+        case .oversizedUnbonded: "udp_oversized_not_bonded"
+        case .malformed: "udp_malformed"
+        case .passedThrough: "udp_passed_through"
+        case .bindingsOpened: "udp_bindings_opened"
+        case .bindingsClosed: "udp_bindings_closed"
+        case .bindingsOpen: "udp_bindings_open"
+        case .bindingIdleTimeouts: "udp_binding_idle_timeouts"
+        case .bindingOpenErrors: "udp_binding_open_errors"
+        case .noConcentratorForFamily: "udp_no_concentrator_for_family"
+        }
+    }
+}
+
+public typealias UDPCounters = AtomicCounters<UDPCounter>

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Glibc
+import Logging
+import NetfilterQueue
+import PacketPlane
+import PlainMode
+import UDPRelay
+import WireFormat
+
+/// The concentrator's packet plane flags (SYN gate, UDP bindings) and its start-up.
+struct PacketPlaneOptions: ParsableArguments {
+    @Flag(inversion: .prefixedNo,
+          help: "Check SYNs to the listeners before the kernel answers them (read-only; needs the NFQUEUE rules of concentrator-net.sh --gate).")
+    var synGate = true
+
+    @OptionGroup var queueOptions: QueueOptions
+
+    @Option(name: .customLong("allow"),
+            help: "CPE source prefix allowed to connect (repeatable; default: every source). List every WAN prefix: second-link subflows (MP_JOIN) come from there too.")
+    var allowed: [String] = []
+
+    @Option(help: "New MPTCP connections per second per CPE address (0: no limit, the default: a CPE sharing one address among a whole LAN opens connections as fast as its hosts do, and the listener's SYN cookies already absorb floods).")
+    var maxNewConnectionsPerSecond = 0
+
+    @Option(help: "Connections a CPE address may open at once above that rate (0: one second's worth).")
+    var newConnectionBurst = 0
+
+    @Option(help: "MP_JOIN SYNs (extra subflows) per MPTCP connection (0: no limit); the kernel's `ip mptcp limits` still applies.")
+    var maxSubflowsPerConnection = 0
+
+    @Flag(inversion: .prefixedNo,
+          help: "Carry UDP (PM protocol 17): records become datagrams from the CPE's port set, and datagrams to the pool (queued by concentrator-net.sh --udp) go back as records.")
+    var udp = true
+
+    @Option(help: "Which Internet datagrams a UDP binding takes (RFC 4787): address-and-port (only from the remote the CPE named) or endpoint (from anyone).")
+    var udpFiltering = UDPFiltering.addressAndPortDependent.rawValue
+
+    @Option(help: "Seconds without a datagram either way before a UDP binding is closed with MP_FASTCLOSE (RFC 4787 asks at least 120).")
+    var udpIdleTimeout: Double = 300
+
+    @Option(help: "Bytes of records a UDP binding may hold while its MPTCP connection is full; a record that does not fit is dropped whole.")
+    var udpBacklog = 32768
+
+    func validate() throws {
+        guard UDPFiltering(rawValue: udpFiltering) != nil else {
+            throw ValidationError("--udp-filtering must be address-and-port or endpoint")
+        }
+        guard udpIdleTimeout > 0 else { throw ValidationError("--udp-idle-timeout must be positive") }
+        guard (0...(1 << 24)).contains(udpBacklog) else { throw ValidationError("--udp-backlog must be 0...16777216") }
+        guard maxNewConnectionsPerSecond >= 0, newConnectionBurst >= 0, maxSubflowsPerConnection >= 0 else {
+            throw ValidationError("--max-new-connections-per-second, --new-connection-burst and --max-subflows-per-connection must be 0 or more")
+        }
+        _ = try allowedPrefixes()
+    }
+
+    func allowedPrefixes() throws -> [IPPrefix] {
+        try allowed.map { text in
+            do { return try IPPrefix(text) } catch {
+                throw ValidationError("--allow \(text): \(error)")
+            }
+        }
+    }
+
+    /// The UDP binding table the relay loops and the queue workers share; nil with --no-udp.
+    func udpChannels(shards: Int) -> UDPChannelTable? {
+        udp ? UDPChannelTable(filtering: UDPFiltering(rawValue: udpFiltering) ?? .addressAndPortDependent, backlogLimit: udpBacklog, shardCount: shards) : nil
+    }
+
+    /// Binds the queues and starts their workers; nil with neither the gate nor UDP.
+    func startService(policy: PlainModePolicy, udpChannels: UDPChannelTable?, pool: [IPPrefix], shards: Int,
+                      logger: Logger) throws -> PacketPlaneService? {
+        guard synGate || udpChannels != nil else { return nil }
+        let settings = SynGateSettings(policy: policy, allowed: try allowedPrefixes(),
+                                       newConnectionsPerSecond: maxNewConnectionsPerSecond,
+                                       burst: newConnectionBurst > 0 ? newConnectionBurst : maxNewConnectionsPerSecond,
+                                       subflowsPerConnection: maxSubflowsPerConnection)
+        let template = queueOptions.template()
+        let queues = try queueOptions.range()
+        let service: PacketPlaneService
+        do {
+            service = try PacketPlaneService(gate: synGate ? SynGate(settings: settings, shards: shards) : nil,
+                                             inbound: udpChannels.map { InboundDatagrams(channels: $0, pool: pool) },
+                                             queues: queues, template: template, logger: logger)
+        } catch {
+            throw StartupRefusal("packet plane: \(error) (or run without it: --no-syn-gate --no-udp)")
+        }
+        service.start()
+        logger.notice("packet plane on NFQUEUE \(queues.lowerBound):\(queues.upperBound): SYN gate \(synGate ? "on" : "off"), UDP \(udp ? "on" : "off")")
+        return service
+    }
+}
+
+/// The NFQUEUE flags both roles share: which queues (one worker thread each) and how long.
+struct QueueOptions: ParsableArguments {
+    @Option(help: "NFQUEUE numbers, FIRST:LAST or Q, one worker thread each; must match the --queues of concentrator-net.sh / cpe-net.sh (default 0:N-1, N = CPU cores).")
+    var queues: String?
+
+    @Option(help: "Packets each queue holds before it is full (then they take the ordinary path unchecked: fail-open).")
+    var queueLength: UInt32 = 4096
+
+    func validate() throws {
+        _ = try range()
+        guard queueLength >= 1 else { throw ValidationError("--queue-length must be at least 1") }
+    }
+
+    func template() -> NetfilterQueueConfiguration {
+        var template = NetfilterQueueConfiguration(queue: 0)
+        template.maxLength = queueLength
+        return template
+    }
+
+    /// `--queues`, or 0:N-1 with N CPU cores.
+    func range() throws -> ClosedRange<UInt16> {
+        guard let queues else {
+            let cores = max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1024))
+            return 0...UInt16(cores - 1)
+        }
+        let parts = queues.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let first = UInt16(parts[0]), let last = UInt16(parts.last!), first <= last,
+              last - first < 1024
+        else {
+            throw ValidationError("--queues \(queues): expected FIRST:LAST or Q (0...65535, FIRST <= LAST, at most 1024 queues), e.g. 0:1")
+        }
+        return first...last
+    }
+}
