@@ -108,7 +108,9 @@ final class PacketPlaneWorker: Sendable {
             udp.add(.malformed)
             return .accept
         }
-        if parsed.protocolNumber == IPProtocolNumber.udp, let inbound {
+        if parsed.protocolNumber == IPProtocolNumber.udp {
+            // With --no-udp, UDP queued by a leftover rule goes on untouched rather than to the gate.
+            guard let inbound else { return .accept }
             return inbound.handle(parsed, bytes: packet.bytes, checksumReady: !packet.checksumNotReady, now: now, counters: udp)
         }
         guard let gate else { return .accept }
