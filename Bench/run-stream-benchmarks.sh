@@ -68,10 +68,10 @@ TESTS=${TESTS:-goodput cps memory}
 PLAINMODE_ARGS=${PLAINMODE_ARGS:-}
 OUT=${OUT:-$here/.build/stream-bench}
 SCRATCH=$repo/.build-bench-stream
+BENCH_NAME=stream-bench
+# shellcheck source=Bench/bench-lib.sh
+source "$here/bench-lib.sh"
 
-die() { echo "stream-bench: $*" >&2; exit 1; }
-log() { echo "== $*" >&2; }
-int_in() { [[ $2 =~ ^[0-9]+$ ]] && (($2 >= $3 && $2 <= $4)) || die "$1 must be an integer in $3..$4 (got '$2')"; }
 int_in GIGABYTES "$GIGABYTES" 1 100
 int_in STREAMS "$STREAMS" 1 64
 int_in ROUNDS "$ROUNDS" 1 20
@@ -84,7 +84,6 @@ int_in THREADS "$THREADS" 1 64
 [[ $BUILD == [01] ]] || die "BUILD must be 0 or 1"
 [[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,20}$ ]] || die "PREFIX must be 1-20 characters of [A-Za-z0-9_.-]"
 for t in $TESTS; do [[ $t == goodput || $t == cps || $t == memory ]] || die "TESTS: unknown test '$t' (goodput cps memory)"; done
-want() { [[ " $TESTS " == *" $1 "* ]]; }
 ((EUID == 0)) || die "needs root (network namespaces, IP_TRANSPARENT)"
 
 LAN=$PREFIX-lan CPE=$PREFIX-cpe CONC=$PREFIX-conc SRV=$PREFIX-srv
@@ -136,50 +135,15 @@ HA_MAXCONN=$(((FDLIMIT - 256) * 2 / 5))
 ((HA_MAXCONN > 4 * N)) && HA_MAXCONN=$((4 * N))
 
 # ---------------------------------------------------------------- clean-up
-PIDS=()
-cleanup() {
-    local rc=$? p i
-    trap - EXIT INT TERM
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do
-        for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$p" 2>/dev/null || true
-    done
-    PREFIX=$PREFIX bash "$repo/Deploy/testbed.sh" down >/dev/null 2>&1 || echo "stream-bench: testbed down failed" >&2
-    ((rc == 0)) || echo "stream-bench: failed (status $rc); logs in $OUT" >&2
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
-# Starts a command in a namespace in the background; its pid (the command itself: ip netns exec
-# and mptcpize run both exec) goes to the global BG_PID.
-spawn() {
-    local name=$1 ns=$2; shift 2
-    ip netns exec "$ns" "$@" >"$OUT/$name.log" 2>&1 </dev/null &
-    BG_PID=$!
-    PIDS+=("$BG_PID")
-}
-# Drops a pid that has been waited for from the clean-up list (its number may be reused).
-forget() { local p keep=(); for p in "${PIDS[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done; PIDS=("${keep[@]}"); }
-# Polls a command every 0.1 s, at most $1 seconds.
-wait_for() {
-    local seconds=$1 i; shift
-    for ((i = 0; i < seconds * 10; i++)); do "$@" && return 0; sleep 0.1; done
-    return 1
-}
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }   # utime + stime
 busy_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }    # user nice system irq softirq
 rss_kb() { awk '/^VmRSS/{print $2}' "/proc/$1/status"; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 slab_kb() { awk '/^Slab:/{print $2}' /proc/meminfo; }
-nstat_get() { NSTAT_HISTORY=$OUT/nstat.$1 nsx "$1" nstat -asz "$2" 2>/dev/null | awk -v c="$2" '$1 == c {v = $2} END {print v + 0}'; }
 tx_bytes() { nsx "$CPE" cat "/sys/class/net/$1/statistics/tx_bytes"; }
-record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RAW"; }   # metric system round value
 json_get() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=d.get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
-calc() { awk "BEGIN {printf \"%.6g\", $1}"; }
 
 # The server's counters: SIGUSR1 makes it print one STATS line; returns the value of field $1.
 srv_stat() {

@@ -18,8 +18,9 @@ struct CPECommand: ParsableCommand {
             in a PM block sent as TCP Fast Open data without cookie. The kernel spreads it over \
             every MPTCP endpoint (one per WAN link: ip mptcp endpoint add ADDR dev IF subflow). \
             LAN UDP reaches the packet plane through NFQUEUE (cpe-net.sh --udp): each flow's first \
-            datagram opens an MPTCP connection with PM block, EOL and the first length-framed record \
-            as SYN data; replies come back as datagrams from the original remote.
+            datagram opens an MPTCP connection that starts with the PM block, EOL and the first \
+            length-framed record (after the handshake; --udp-syn-data: in the SYN); replies come \
+            back as datagrams from the original remote.
             Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start, 64 bad usage.
             """
     )

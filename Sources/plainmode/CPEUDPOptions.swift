@@ -22,8 +22,9 @@ struct CPEUDPOptions: ParsableArguments {
     @Option(help: "Path MTU towards the concentrator: a datagram whose record (TCP header and options, 2-byte length) would not fit is not bonded and takes the ordinary route (draft 5.3, fragmentation disabled).")
     var udpPathMtu = 1500
 
-    @Flag(inversion: .prefixedNo, help: "Open each UDP flow with its PM block and first datagram as SYN data (draft 5.1).")
-    var udpSynData = true
+    @Flag(inversion: .prefixedNo,
+          help: "Open each UDP flow with its PM block and first datagram as SYN data (draft 5.1). Off by default: on Linux 6.18 an MPTCP connection opened with SYN data stalls under bulk traffic towards the CPE (see README); the block then follows the handshake.")
+    var udpSynData = false
 
     @Option(help: "Seconds without a datagram either way before a UDP flow is closed with MP_FASTCLOSE.")
     var udpIdleTimeout: Double = 300

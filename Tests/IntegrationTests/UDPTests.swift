@@ -76,12 +76,14 @@ import Testing
         }
     }
 
-    /// A real resolver client: dig asks A and AAAA of a small DNS responder through the bond.
+    /// A real resolver client: dig asks A and AAAA of a small DNS responder through the bond,
+    /// with each flow opened the draft's way (--udp-syn-data: PM block and query in the SYN).
     @Test func digResolvesThroughTheBondedPath() async throws {
         try await Testbed.with("udpdns") { bed in
-            try Self.startBondedUDP(bed)
+            try Self.startBondedUDP(bed, cpe: ["--udp-syn-data"])
             try Self.startEcho(bed, port: Self.dnsPort, dns: true)
             let before = try bed.stats(concentrator: false)
+            let concBefore = try bed.stats()
             for (server, type, answer) in [(Testbed.serverV4, "A", "203.0.113.53"), (Testbed.serverV6, "AAAA", "2001:db8::53")] {
                 let dig = try bed.run(bed.lan, ["dig", "@\(server)", "-p", "\(Self.dnsPort)", "www.example.test", type,
                                                 "+tries=1", "+time=3", "+short"], timeout: 20)
@@ -90,6 +92,9 @@ import Testing
             let after = try bed.stats(concentrator: false)
             #expect(Self.moved(before, after, "udp_bindings_opened") == 2, "both queries were bonded: \(after)")
             #expect(Self.moved(before, after, "udp_datagrams_sent") == 2, "\(after)")
+            // The kernel took each query as SYN data (TFO without cookie at the listener).
+            let concAfter = try bed.stats()
+            #expect(Self.moved(concBefore, concAfter, "tfo_passive") == 2, "\(concAfter)")
         }
     }
 
