@@ -111,6 +111,10 @@ final class CPEDatagramWorker: @unchecked Sendable {
             counters.add(.malformed)
             return .accept
         }
+        guard !packet.isGSO else {  // bound without GSO: the kernel segments first
+            counters.add(.malformed)
+            return .accept
+        }
         guard case .udp(let udp) = parsed.transport, !parsed.isFragment else {
             // A fragmented datagram is a large one: not bonded (draft 5.3, fragmentation disabled).
             counters.add(parsed.isFragment ? .oversizedUnbonded : .malformed)

@@ -111,6 +111,10 @@ final class PacketPlaneWorker: Sendable {
         if parsed.protocolNumber == IPProtocolNumber.udp {
             // With --no-udp, UDP queued by a leftover rule goes on untouched rather than to the gate.
             guard let inbound else { return .accept }
+            guard !packet.isGSO else {  // the queues are bound without GSO when UDP is on
+                udp.add(.malformed)
+                return .drop
+            }
             return inbound.handle(parsed, bytes: packet.bytes, checksumReady: !packet.checksumNotReady, now: now, counters: udp)
         }
         guard let gate else { return .accept }

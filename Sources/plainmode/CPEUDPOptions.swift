@@ -65,7 +65,10 @@ struct CPEUDPOptions: ParsableArguments {
             includeSourceIPv6: sourceIPv6, subtype: subtype, destinations: try destinationPrefixes(),
             ports: try portRanges(), pathMTU: udpPathMtu, synData: udpSynData,
             idleTimeout: .milliseconds(Int64(udpIdleTimeout * 1000)), backlogLimit: udpBacklog)
-        let template = queueOptions.template()
+        var template = queueOptions.template()
+        // A UDP GSO super-packet (a LAN sender's UDP_SEGMENT) holds several datagrams and NFQUEUE
+        // does not say where they split: the kernel segments before queueing.
+        template.gso = false
         let queues = try queueOptions.range()
         let service: CPEDatagramService
         do {

@@ -74,7 +74,10 @@ struct PacketPlaneOptions: ParsableArguments {
                                        newConnectionsPerSecond: maxNewConnectionsPerSecond,
                                        burst: newConnectionBurst > 0 ? newConnectionBurst : maxNewConnectionsPerSecond,
                                        subflowsPerConnection: maxSubflowsPerConnection)
-        let template = queueOptions.template()
+        var template = queueOptions.template()
+        // A UDP GSO super-packet holds several datagrams and NFQUEUE does not say where they
+        // split: with UDP on, the kernel segments before queueing (SYNs are never GSO).
+        template.gso = udpChannels == nil
         let queues = try queueOptions.range()
         let service: PacketPlaneService
         do {
