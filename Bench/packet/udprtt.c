@@ -35,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "udpcommon.h"
+
 #define HEADER_BYTES 16
 
 static const char *usage_text =
@@ -45,53 +47,6 @@ static void on_term(int s) { (void)s; g_stop = 1; }
 
 static void die(const char *what) { fprintf(stderr, "udprtt: %s: %s\n", what, strerror(errno)); exit(1); }
 static void fail(const char *msg) { fprintf(stderr, "udprtt: %s\n%s", msg, usage_text); exit(2); }
-
-static uint64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static int resolve(const char *host, const char *port, struct sockaddr_storage *out, socklen_t *len) {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-    struct in_addr v4;
-    if (!strchr(host, ':') && inet_pton(AF_INET, host, &v4) != 1) return -1;  /* no inet_aton forms */
-    if (getaddrinfo(host, port, &hints, &res) || !res) return -1;
-    memcpy(out, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
-}
-
-/* ADDR, ADDR:PORT (IPv4), V6ADDR, [V6ADDR] or [V6ADDR]:PORT. */
-static int parse_bind(const char *text, struct sockaddr_storage *out, socklen_t *len) {
-    char host[128];
-    const char *port = "0";
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close || (size_t)(close - text - 1) >= sizeof host) return -1;
-        memcpy(host, text + 1, (size_t)(close - text - 1));
-        host[close - text - 1] = 0;
-        if (close[1] == ':') port = close + 2;
-        else if (close[1]) return -1;
-    } else {
-        const char *colon = strchr(text, ':');
-        if (strlen(text) >= sizeof host) return -1;
-        if (colon && !strchr(colon + 1, ':')) {
-            memcpy(host, text, (size_t)(colon - text));
-            host[colon - text] = 0;
-            port = colon + 1;
-        } else strcpy(host, text);
-    }
-    return resolve(host, port, out, len);
-}
-
-static void put_be64(uint8_t *p, uint64_t v) { v = htobe64(v); memcpy(p, &v, 8); }
-static uint64_t get_be64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return be64toh(v); }
 
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

@@ -20,12 +20,11 @@ public struct InboundDatagrams: Sendable {
     /// The verdict for one queued packet, counted in `counters`.
     public func handle(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer, checksumReady: Bool,
                        now: ContinuousClock.Instant, counters: UDPCounters) -> Verdict {
-        let toPool = pool.contains { $0.contains(packet.destination) }
         guard case .udp(let udp) = packet.transport, !packet.isFragment, packet.packetLength <= bytes.count,
               !checksumReady || TransportChecksum.isValid(bytes, packet)
         else {
             counters.add(.malformed)
-            return toPool ? .drop : .accept
+            return isPoolAddress(packet.destination) ? .drop : .accept
         }
         let start = packet.payloadOffset
         let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<start + packet.payloadLength])
@@ -45,12 +44,17 @@ public struct InboundDatagrams: Sendable {
         case .failed:
             counters.add(.recordWriteErrors)
         case .noBinding:
-            guard toPool else {
+            guard isPoolAddress(packet.destination) else {
                 counters.add(.passedThrough)
                 return .accept
             }
             counters.add(.noBinding)
         }
         return .drop
+    }
+
+    /// Asked only off the carried path (a drop or a pass), never per framed datagram.
+    private func isPoolAddress(_ address: IPAddress) -> Bool {
+        pool.contains { $0.contains(address) }
     }
 }

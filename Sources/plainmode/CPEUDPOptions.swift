@@ -26,16 +26,10 @@ struct CPEUDPOptions: ParsableArguments {
           help: "Open each UDP flow with its PM block and first datagram as SYN data (draft 5.1). Off by default: on Linux 6.18 an MPTCP connection opened with SYN data stalls under bulk traffic towards the CPE (see README); the block then follows the handshake.")
     var udpSynData = false
 
-    @Option(help: "Seconds without a datagram either way before a UDP flow is closed with MP_FASTCLOSE.")
-    var udpIdleTimeout: Double = 300
-
-    @Option(help: "Bytes of records a UDP flow may hold while its MPTCP connection is opening or full; a record that does not fit is dropped whole.")
-    var udpBacklog = 32768
+    @OptionGroup var udpFlows: UDPFlowOptions
 
     func validate() throws {
         guard (576...65535).contains(udpPathMtu) else { throw ValidationError("--udp-path-mtu must be 576...65535") }
-        guard udpIdleTimeout > 0 else { throw ValidationError("--udp-idle-timeout must be positive") }
-        guard (0...(1 << 24)).contains(udpBacklog) else { throw ValidationError("--udp-backlog must be 0...16777216") }
         _ = try destinationPrefixes()
         _ = try portRanges()
     }
@@ -64,7 +58,7 @@ struct CPEUDPOptions: ParsableArguments {
             concentratorIPv4: concentratorIPv4, concentratorIPv6: concentratorIPv6, includeSourceIPv4: sourceIPv4,
             includeSourceIPv6: sourceIPv6, subtype: subtype, destinations: try destinationPrefixes(),
             ports: try portRanges(), pathMTU: udpPathMtu, synData: udpSynData,
-            idleTimeout: .milliseconds(Int64(udpIdleTimeout * 1000)), backlogLimit: udpBacklog)
+            idleTimeout: udpFlows.idleTimeout, backlogLimit: udpFlows.udpBacklog)
         var template = queueOptions.template()
         // A UDP GSO super-packet (a LAN sender's UDP_SEGMENT) holds several datagrams and NFQUEUE
         // does not say where they split: the kernel segments before queueing.

@@ -142,7 +142,7 @@ struct ConcentratorCommand: ParsableCommand {
                                                    shards: shards, logger: logger)
         defer { packetPlane?.stop() }
         let udp = udpChannels.map {
-            ConcentratorUDPSettings(channels: $0, idleTimeout: .milliseconds(Int64(packets.udpIdleTimeout * 1000)))
+            ConcentratorUDPSettings(channels: $0, idleTimeout: packets.udpFlows.idleTimeout)
         }
         let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,

@@ -35,18 +35,12 @@ struct PacketPlaneOptions: ParsableArguments {
     @Option(help: "Which Internet datagrams a UDP binding takes (RFC 4787): address-and-port (only from the remote the CPE named) or endpoint (from anyone).")
     var udpFiltering = UDPFiltering.addressAndPortDependent.rawValue
 
-    @Option(help: "Seconds without a datagram either way before a UDP binding is closed with MP_FASTCLOSE (RFC 4787 asks at least 120).")
-    var udpIdleTimeout: Double = 300
-
-    @Option(help: "Bytes of records a UDP binding may hold while its MPTCP connection is full; a record that does not fit is dropped whole.")
-    var udpBacklog = 32768
+    @OptionGroup var udpFlows: UDPFlowOptions
 
     func validate() throws {
         guard UDPFiltering(rawValue: udpFiltering) != nil else {
             throw ValidationError("--udp-filtering must be address-and-port or endpoint")
         }
-        guard udpIdleTimeout > 0 else { throw ValidationError("--udp-idle-timeout must be positive") }
-        guard (0...(1 << 24)).contains(udpBacklog) else { throw ValidationError("--udp-backlog must be 0...16777216") }
         guard maxNewConnectionsPerSecond >= 0, newConnectionBurst >= 0, maxSubflowsPerConnection >= 0 else {
             throw ValidationError("--max-new-connections-per-second, --new-connection-burst and --max-subflows-per-connection must be 0 or more")
         }
@@ -63,7 +57,7 @@ struct PacketPlaneOptions: ParsableArguments {
 
     /// The UDP binding table the relay loops and the queue workers share; nil with --no-udp.
     func udpChannels(shards: Int) -> UDPChannelTable? {
-        udp ? UDPChannelTable(filtering: UDPFiltering(rawValue: udpFiltering) ?? .addressAndPortDependent, backlogLimit: udpBacklog, shardCount: shards) : nil
+        udp ? UDPChannelTable(filtering: UDPFiltering(rawValue: udpFiltering) ?? .addressAndPortDependent, backlogLimit: udpFlows.udpBacklog, shardCount: shards) : nil
     }
 
     /// Binds the queues and starts their workers; nil with neither the gate nor UDP.
@@ -91,6 +85,22 @@ struct PacketPlaneOptions: ParsableArguments {
         logger.notice("packet plane on NFQUEUE \(queues.lowerBound):\(queues.upperBound): SYN gate \(synGate ? "on" : "off"), UDP \(udp ? "on" : "off")")
         return service
     }
+}
+
+/// The UDP flow flags both roles share: when an idle flow closes and how much it may hold back.
+struct UDPFlowOptions: ParsableArguments {
+    @Option(help: "Seconds without a datagram either way before a UDP flow (its MPTCP connection) is closed with MP_FASTCLOSE (RFC 4787 asks at least 120).")
+    var udpIdleTimeout: Double = 300
+
+    @Option(help: "Bytes of records a UDP flow may hold while its MPTCP connection is opening or full; a record that does not fit is dropped whole.")
+    var udpBacklog = 32768
+
+    func validate() throws {
+        guard udpIdleTimeout > 0 else { throw ValidationError("--udp-idle-timeout must be positive") }
+        guard (0...(1 << 24)).contains(udpBacklog) else { throw ValidationError("--udp-backlog must be 0...16777216") }
+    }
+
+    var idleTimeout: Duration { .milliseconds(Int64(udpIdleTimeout * 1000)) }
 }
 
 /// The NFQUEUE flags both roles share: which queues (one worker thread each) and how long.
