@@ -26,7 +26,8 @@
 # .build-bench-packet; 0 uses $PLAINMODE as it is), PLAINMODE (the binary with BUILD=0; default
 # .build-bench-packet/release/plainmode if it exists, else .build/debug/plainmode),
 # PLAINMODE_ARGS (extra flags for both daemons; the table then no longer shows the defaults),
-# OUT=Bench/.build/packet-bench.
+# OUT=Bench/.build/packet-bench, PERF=0 (1: `perf record -a -g` over each throughput send, to
+# $OUT/perf.TAG.data; read it with `perf report -i FILE --sort comm,sym`).
 #
 # Topology: Deploy/testbed.sh up --no-shaping under PREFIX (namespaces $PREFIX-lan/-cpe/-conc/-srv,
 # addresses in its header; it runs Deploy/concentrator-net.sh and Deploy/cpe-net.sh without
@@ -107,6 +108,7 @@ TESTS=${TESTS:-throughput syn rtt}
 BUILD=${BUILD:-1}
 PLAINMODE_ARGS=${PLAINMODE_ARGS:-}
 OUT=${OUT:-$here/.build/packet-bench}
+PERF=${PERF:-0}
 SCRATCH=$repo/.build-bench-packet
 BENCH_NAME=packet-bench
 # shellcheck source=Bench/bench-lib.sh
@@ -130,6 +132,8 @@ QFIRST=$((10#${BASH_REMATCH[1]})) QLAST=$((10#${BASH_REMATCH[2]}))
 QUEUES=$QFIRST:$QLAST
 if ((QFIRST == QLAST)); then QUEUE_TARGET=(--queue-num "$QFIRST"); else QUEUE_TARGET=(--queue-balance "$QUEUES"); fi
 [[ $BUILD == [01] ]] || die "BUILD must be 0 or 1"
+[[ $PERF == [01] ]] || die "PERF must be 0 or 1"
+((PERF == 0)) || command -v perf >/dev/null || die "PERF=1 needs perf (apt-get install linux-perf)"
 [[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,20}$ ]] || die "PREFIX must be 1-20 characters of [A-Za-z0-9_.-]"
 for t in $TESTS; do [[ $t == throughput || $t == syn || $t == rtt ]] || die "TESTS: unknown test '$t' (throughput syn rtt)"; done
 [[ -n ${TESTS// /} ]] || die "TESTS must name at least one test"
@@ -369,11 +373,17 @@ stop_sink() {   # tag -> SINK_OUT
     stop_pid "$SINK_PID"
     SINK_OUT=$(last_json "$OUT/sink.$1.log")
 }
-send() {   # tag addr port size -> SEND_OUT
-    local rate=()
+send() {   # tag addr port size -> SEND_OUT (with PERF=1 under perf record -a -g)
+    local rate=() perf_pid=""
     ((RATE == 0)) || rate=(--rate "$RATE")
+    if ((PERF == 1)); then
+        perf record -a -g -q -o "$OUT/perf.$1.data" -- sleep "$DURATION" >"$OUT/perf.$1.log" 2>&1 &
+        perf_pid=$!
+        PIDS+=("$perf_pid")
+    fi
     SEND_OUT=$(timeout -k 5 $((DURATION + 30)) ip netns exec "$SRV" "$UDPBLAST" send "$2" "$3" --bind "$SERVER:$SERVER_PORT" \
         --size "$4" --duration "$DURATION" "${rate[@]}" 2>"$OUT/send.$1.err") || die "sender failed: $(cat "$OUT/send.$1.err")"
+    [[ -z $perf_pid ]] || { wait "$perf_pid" || true; forget "$perf_pid"; }
     echo "$SEND_OUT" >"$OUT/send.$1.log"
 }
 record_throughput() {   # system round size queued

@@ -6,6 +6,7 @@ public import WireFormat
 /// Internet datagrams to the concentrator's pool (queued by concentrator-net.sh --udp): each one
 /// matching a UDP binding is framed into that binding's MPTCP connection and dropped from the
 /// kernel path; one to a pool address with no binding is dropped and counted (draft 5.1.1).
+/// Records are staged per binding for the burst and sent by `flush` when the burst ends.
 public struct InboundDatagrams: Sendable {
     public let channels: UDPChannelTable
     /// The shared IPv4 pool: unbound datagrams to it are dropped. Others (a customer's own
@@ -19,7 +20,7 @@ public struct InboundDatagrams: Sendable {
 
     /// The verdict for one queued packet, counted in `counters`.
     public func handle(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer, checksumReady: Bool,
-                       now: ContinuousClock.Instant, counters: UDPCounters) -> Verdict {
+                       now: ContinuousClock.Instant, burst: inout UDPBurst, counters: UDPCounters) -> Verdict {
         guard case .udp(let udp) = packet.transport, !packet.isFragment, packet.packetLength <= bytes.count,
               !checksumReady || TransportChecksum.isValid(bytes, packet)
         else {
@@ -29,7 +30,8 @@ public struct InboundDatagrams: Sendable {
         let start = packet.payloadOffset
         let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<start + packet.payloadLength])
         let delivery = channels.deliver(payload, from: Endpoint(address: packet.source, port: udp.sourcePort),
-                                        to: Endpoint(address: packet.destination, port: udp.destinationPort), now: now)
+                                        to: Endpoint(address: packet.destination, port: udp.destinationPort), now: now,
+                                        burst: &burst)
         switch delivery {
         case .written:
             counters.add(.datagramsQueued)
@@ -51,6 +53,13 @@ public struct InboundDatagrams: Sendable {
             counters.add(.noBinding)
         }
         return .drop
+    }
+
+    /// Sends the records the burst staged, one send per binding.
+    public func flush(_ burst: inout UDPBurst, counters: UDPCounters) {
+        guard !burst.isEmpty else { return }
+        let failures = channels.flush(&burst)
+        if failures > 0 { counters.add(.recordWriteErrors, failures) }
     }
 
     /// Asked only off the carried path (a drop or a pass), never per framed datagram.

@@ -87,11 +87,13 @@ final class PacketPlaneWorker: Sendable {
 
     func run(expiresLimiters: Bool, stopping: StopFlag) {
         var nextExpiry = ContinuousClock.now + .seconds(1)
+        var burst = UDPBurst()
         while !stopping.isSet {
             let now = ContinuousClock.now
             queue.processBurst(timeoutMilliseconds: 250) { packet in
-                decide(packet, now: now)
+                decide(packet, now: now, burst: &burst)
             }
+            inbound?.flush(&burst, counters: udp)
             if expiresLimiters, let gate, now >= nextExpiry {
                 gate.expire(now: now)
                 nextExpiry = now + .seconds(1)
@@ -99,7 +101,7 @@ final class PacketPlaneWorker: Sendable {
         }
     }
 
-    private func decide(_ packet: borrowing QueuedPacket, now: ContinuousClock.Instant) -> Verdict {
+    private func decide(_ packet: borrowing QueuedPacket, now: ContinuousClock.Instant, burst: inout UDPBurst) -> Verdict {
         guard let parsed = try? ParsedPacket.parse(packet.bytes) else {
             if gate != nil {
                 outcomes.add(.droppedMalformedPacket)
@@ -115,7 +117,8 @@ final class PacketPlaneWorker: Sendable {
                 udp.add(.malformed)
                 return .drop
             }
-            return inbound.handle(parsed, bytes: packet.bytes, checksumReady: !packet.checksumNotReady, now: now, counters: udp)
+            return inbound.handle(parsed, bytes: packet.bytes, checksumReady: !packet.checksumNotReady, now: now,
+                                  burst: &burst, counters: udp)
         }
         guard let gate else { return .accept }
         let outcome = gate.decide(parsed, bytes: packet.bytes, now: now)

@@ -6,7 +6,9 @@ public import SystemPackage
 ///
 /// The socket may take only part of a record; its tail then waits in a small backlog, and
 /// later records queue behind it while they fit. A record that fits neither the socket nor
-/// the backlog is dropped (`.dropped`), never cut. Not thread-safe: the owner serialises use.
+/// the backlog is dropped (`.dropped`), never cut. A burst of records may also be staged in the
+/// same buffer and sent by one `flush()`: one segment train instead of one send per datagram.
+/// Not thread-safe: the owner serialises use.
 public struct RecordWriter: Sendable {
     public let socket: Socket
     /// Most bytes the backlog may hold (a tail plus whole records).
@@ -15,6 +17,10 @@ public struct RecordWriter: Sendable {
     public var isConnecting: Bool
     private var backlog: [UInt8] = []
     private var backlogSent = 0
+    /// The socket refused bytes and has not taken everything since: new records must wait.
+    private var socketFull = false
+    /// Capacity kept when the buffer empties: small flows reuse it, bulk ones give it back.
+    private static let keptCapacity = 4096
 
     public enum Outcome: Equatable {
         case written
@@ -44,15 +50,29 @@ public struct RecordWriter: Sendable {
         case .failure(let error):
             return .failed(error)
         case .success(nil):
+            socketFull = true
             return enqueue(payload, skipping: 0) ? .backlogged : .dropped
         case .success(let taken?):
             if taken < payload.count + 2 {
                 // The socket took part of it: the rest must follow before anything else.
+                socketFull = true
                 let appended = enqueue(payload, skipping: taken, force: true)
                 assert(appended)
             }
             return .written
         }
+    }
+
+    /// Appends one record for `payload` (at most 65535 bytes) to be sent by the next `flush()`.
+    /// When the buffer would pass the limit it is flushed first. `.written` when nothing older
+    /// waits for the socket, `.backlogged` when it does (or the connection is not up yet).
+    public mutating func stage(_ payload: UnsafeRawBufferPointer) -> Outcome {
+        precondition(payload.count <= 0xFFFF)
+        if backlogCount + payload.count + 2 > backlogLimit && !isConnecting, case .failed(let error) = flush() {
+            return .failed(error)
+        }
+        guard enqueue(payload, skipping: 0) else { return .dropped }
+        return socketFull || isConnecting ? .backlogged : .written
     }
 
     /// Adds bytes the stream already owes (what the SYN could not carry) ahead of any record.
@@ -66,12 +86,16 @@ public struct RecordWriter: Sendable {
         guard backlogCount > 0, !isConnecting else { return .written }
         do throws(Errno) {
             while backlogCount > 0 {
-                guard let n = try socket.send(backlog, from: backlogSent), n > 0 else { return .backlogged }
+                guard let n = try socket.send(backlog, from: backlogSent), n > 0 else {
+                    socketFull = true
+                    return .backlogged
+                }
                 backlogSent += n
             }
         } catch { return .failed(error) }
-        backlog = []
+        backlog.removeAll(keepingCapacity: backlog.capacity <= Self.keptCapacity)
         backlogSent = 0
+        socketFull = false
         return .written
     }
 

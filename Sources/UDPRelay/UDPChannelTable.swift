@@ -86,27 +86,39 @@ public final class UDPChannelTable: Sendable {
         case failed(Errno)
     }
 
-    /// Frames one Internet datagram (`remote` -> `external`) into its binding's connection.
+    /// Frames one Internet datagram (`remote` -> `external`) as a record staged in its binding;
+    /// the binding joins `burst`, whose `flush` sends each binding's records with one send.
     public func deliver(_ payload: UnsafeRawBufferPointer, from remote: Endpoint, to external: Endpoint,
-                        now: ContinuousClock.Instant) -> Delivery {
-        shards.shard(for: external).mutex.withLock { state in
-            var index = state.channels.index(forKey: UDPChannelKey(external: external, remote: remote))
+                        now: ContinuousClock.Instant, burst: inout UDPBurst) -> Delivery {
+        let (delivery, key): (Delivery, UDPChannelKey?) = shards.shard(for: external).mutex.withLock { state in
+            var key = UDPChannelKey(external: external, remote: remote)
+            var index = state.channels.index(forKey: key)
             if index == nil {
-                guard let shared = state.externals[external] else { return .noBinding }
-                guard filtering == .endpointIndependent else { return .filtered }
-                index = state.channels.index(forKey: UDPChannelKey(external: external, remote: shared.remote))
+                guard let shared = state.externals[external] else { return (.noBinding, nil) }
+                guard filtering == .endpointIndependent else { return (.filtered, nil) }
+                key.remote = shared.remote
+                index = state.channels.index(forKey: key)
             }
-            // Through the index, so the channel (and its backlog array) is changed in place.
-            guard let index else { return .noBinding }
+            // Through the index, so the channel (and its buffer) is changed in place.
+            guard let index else { return (.noBinding, nil) }
             state.channels.values[index].lastInbound = now
-            let outcome = state.channels.values[index].writer.write(payload)
-            switch outcome {
-            case .written: return .written
-            case .backlogged: return .backlogged
-            case .dropped: return .droppedBacklogFull
-            case .failed(let error): return .failed(error)
+            switch state.channels.values[index].writer.stage(payload) {
+            case .written: return (.written, key)
+            case .backlogged: return (.backlogged, key)
+            case .dropped: return (.droppedBacklogFull, nil)
+            case .failed(let error): return (.failed(error), nil)
             }
         }
+        if let key { burst.keys.insert(key) }
+        return delivery
+    }
+
+    /// Sends what `burst`'s bindings staged and empties it; how many sends failed.
+    public func flush(_ burst: inout UDPBurst) -> Int {
+        var failures = 0
+        for key in burst.keys where flush(key) != nil { failures += 1 }
+        burst.keys.removeAll(keepingCapacity: true)
+        return failures
     }
 
     /// Sends a binding's backlog (its socket became writable); the error if writing failed.
@@ -126,4 +138,14 @@ public final class UDPChannelTable: Sendable {
     public var count: Int {
         shards.shards.reduce(0) { total, shard in total + shard.mutex.withLock { $0.channels.count } }
     }
+}
+
+/// The bindings one queue burst staged records in, flushed together when the burst ends.
+/// One per queue worker; it keeps its capacity, so a burst allocates nothing once warm.
+public struct UDPBurst: Sendable {
+    var keys: Set<UDPChannelKey> = []
+
+    public init() {}
+
+    public var isEmpty: Bool { keys.isEmpty }
 }

@@ -99,8 +99,49 @@ final class StreamPair {
     static let remote = Endpoint(address: .v4(IPv4Address(0xCB00_7102)), port: 53)
     static let stranger = Endpoint(address: .v4(IPv4Address(0xCB00_7102)), port: 9998)
 
+    /// Delivers "hello" as a burst of one and flushes it.
     static func deliver(_ table: UDPChannelTable, from remote: Endpoint, to external: Endpoint = external) -> UDPChannelTable.Delivery {
-        [UInt8]("hello".utf8).withUnsafeBytes { table.deliver($0, from: remote, to: external, now: .now) }
+        var burst = UDPBurst()
+        let delivery = [UInt8]("hello".utf8).withUnsafeBytes { table.deliver($0, from: remote, to: external, now: .now, burst: &burst) }
+        #expect(table.flush(&burst) == 0 && burst.isEmpty)
+        return delivery
+    }
+
+    /// A burst's records reach the stream only at its flush, whole and in order; staging past
+    /// the limit sends what is staged first, and what the full socket cannot take is dropped whole.
+    @Test func aBurstIsStagedAndSentByOneFlush() throws {
+        let pair = try StreamPair()
+        let table = UDPChannelTable(filtering: .addressAndPortDependent, backlogLimit: 3000, shardCount: 4)
+        #expect(table.insert(UDPChannelKey(external: Self.external, remote: Self.remote), socket: pair.writer, now: .now))
+        var decoder = UDPFrameDecoder()
+        var burst = UDPBurst()
+        for index in 0..<3 {
+            let delivery = RecordWriterTests.payload(index, length: 700).withUnsafeBytes {
+                table.deliver($0, from: Self.remote, to: Self.external, now: .now, burst: &burst)
+            }
+            #expect(delivery == .written)
+        }
+        #expect(try pair.drainRecords(into: &decoder).isEmpty, "staged records went out before the flush")
+        #expect(table.flush(&burst) == 0 && burst.isEmpty)
+        #expect(try pair.drainRecords(into: &decoder) == (0..<3).map { RecordWriterTests.payload($0, length: 700) })
+
+        var deliveries: [UDPChannelTable.Delivery] = []
+        for index in 0..<200 {
+            deliveries.append(RecordWriterTests.payload(index, length: 700).withUnsafeBytes {
+                table.deliver($0, from: Self.remote, to: Self.external, now: .now, burst: &burst)
+            })
+        }
+        #expect(deliveries.filter { $0 == .written }.count > 4, "staging past 3000 bytes did not send the staged records")
+        #expect(deliveries.contains(.droppedBacklogFull), "the socket and the 3000-byte buffer never filled")
+        #expect(table.flush(&burst) == 0)
+        let kept = deliveries.indices.filter { deliveries[$0] != .droppedBacklogFull }
+        var received: [[UInt8]] = []
+        for _ in 0..<100 where received.count < kept.count {
+            received += try pair.drainRecords(into: &decoder)
+            #expect(table.flush(UDPChannelKey(external: Self.external, remote: Self.remote)) == nil)
+        }
+        #expect(decoder.bufferedByteCount == 0, "the stream ended mid-record")
+        #expect(received == kept.map { RecordWriterTests.payload($0, length: 700) })
     }
 
     @Test func addressAndPortDependentFilteringTakesOnlyTheNamedRemote() throws {
