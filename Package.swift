@@ -121,9 +121,10 @@ let package = Package(
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
         .testTarget(name: "PacketPlaneTests", dependencies: ["PacketPlane", "PlainMode", "WireFormat", "TestSupport"]),
         // Real NFQUEUE in a network namespace the test makes; needs root.
-        .testTarget(name: "UDPRelayTests", dependencies: ["UDPRelay", "Syscalls", "PlainMode", "WireFormat", "BindingState",
-                                                         .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "Syscalls"]),
+        .target(name: "NamespaceSupport", dependencies: ["Syscalls"], path: "Tests/NamespaceSupport"),
+        .testTarget(name: "UDPRelayTests", dependencies: ["UDPRelay", "Syscalls", "PlainMode", "WireFormat", "BindingState", "Counters",
+                                                         "NamespaceSupport", .product(name: "SystemPackage", package: "swift-system")]),
+        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "Syscalls", "NamespaceSupport"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
         .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",
                                                              .product(name: "SystemPackage", package: "swift-system")]),

@@ -2,7 +2,7 @@
  * udpblast - UDP load generator and sink for the packet-plane benchmarks (Linux, C11, no deps).
  * Build: gcc -O2 -Wall -Wextra -o udpblast udpblast.c
  *
- *   udpblast send ADDR PORT --size B --duration S [--rate PPS] [--bind ADDR[:PORT]]
+ *   udpblast send ADDR PORT --size B --duration S [--rate PPS] [--warmup W] [--bind ADDR[:PORT]]
  *       Sends datagrams of B bytes (16..65507 for IPv4, ..65527 for IPv6) to ADDR PORT for S
  *       seconds, as fast as possible, or paced to PPS datagrams per second, with sendmmsg batches
  *       of up to 32 on a connected socket. Each datagram starts with a 64-bit sequence number
@@ -13,18 +13,22 @@
  *       (ECONNREFUSED after an ICMP port unreachable, EAGAIN after 200 ms of a full send buffer,
  *       ...). sendmmsg loses an error that follows a sent datagram of the same batch, so against
  *       a closed port at full speed errors stays 0 while every call sends one datagram.
- *       Prints one JSON line {"sent":n,"errors":n,"seconds":x}.
+ *       With --warmup, W seconds of the same traffic go first, their sequence numbers with the
+ *       top bit set (from 1<<63): the sink leaves them out of every number, so a path that needs
+ *       to warm up (a TCP connection's window after idle) is measured in its steady state.
+ *       Prints one JSON line {"sent":n,"errors":n,"seconds":x} (the measured part only).
  *
  *   udpblast sink --bind ADDR --port P --duration S [--echo]
  *       Binds ADDR:P (receive buffer forced to 32 MiB, or the SO_RCVBUF cap), prints "ready", and
  *       receives with recvmmsg (batches of 64) for S seconds (or until SIGTERM/SIGINT). Counts
- *       datagrams and payload bytes, and reads the sequence numbers of one sender run:
+ *       datagrams and payload bytes (warm-up datagrams apart: "warmup"), and reads the sequence
+ *       numbers of one sender run:
  *         lost      = (highest - lowest + 1) - datagrams with a sequence number, never below 0
  *                     (gaps; datagrams lost after the last one received cannot be seen here)
  *         reordered = datagrams that arrived after one with a higher sequence number
  *       pps is received / (last arrival - first arrival). With --echo every datagram is sent back
  *       to its source unchanged (sendmmsg, non-blocking; a full send buffer drops the echo).
- *       Prints one JSON line {"received":n,"bytes":n,"lost":n,"reordered":n,"pps":x}.
+ *       Prints one JSON line {"received":n,"bytes":n,"lost":n,"reordered":n,"pps":x,"warmup":n}.
  *
  * ADDR is an IPv4 or IPv6 literal (fe80::1%eth0 works); --bind for send takes ADDR, ADDR:PORT,
  * [V6ADDR] or [V6ADDR]:PORT. Every loop is bounded by --duration. Exit status: 0 done, 1 socket
@@ -53,9 +57,10 @@
 #define RECV_BATCH 64
 #define SLOT_BYTES 65536
 #define HEADER_BYTES 16
+#define WARMUP_FLAG (1ull << 63)
 
 static const char *usage_text =
-    "usage: udpblast send ADDR PORT --size B --duration S [--rate PPS] [--bind ADDR[:PORT]]\n"
+    "usage: udpblast send ADDR PORT --size B --duration S [--rate PPS] [--warmup W] [--bind ADDR[:PORT]]\n"
     "       udpblast sink --bind ADDR --port P --duration S [--echo]\n";
 
 static volatile sig_atomic_t g_stop;
@@ -86,6 +91,45 @@ static void install_signals(void) {
 }
 
 /* ================= send ================= */
+struct blast {
+    int fd;
+    struct iovec *iov;
+    struct mmsghdr *msgs;
+    double rate;
+    uint64_t errors;
+};
+
+/* Sends for `seconds` (paced to b->rate when > 0), sequence numbers from 0 ORed with `flag`;
+ * returns how many went out. */
+static uint64_t blast(struct blast *b, double seconds, uint64_t flag) {
+    uint64_t sent = 0;
+    uint64_t t0 = now_ns(), t_end = t0 + (uint64_t)(seconds * 1e9), now = t0;
+    while (!g_stop && (now = now_ns()) < t_end) {
+        int n = SEND_BATCH;
+        if (b->rate > 0) {
+            uint64_t due = (uint64_t)((double)(now - t0) * b->rate / 1e9) + 1; /* the first goes at t0 */
+            if (due <= sent) {
+                uint64_t next = t0 + (uint64_t)((double)sent * 1e9 / b->rate);
+                if (next > t_end) next = t_end;
+                if (next > now) sleep_ns(next - now);
+                continue;
+            }
+            if (due - sent < (uint64_t)n) n = (int)(due - sent);
+        }
+        for (int i = 0; i < n; i++) {
+            uint8_t *p = b->iov[i].iov_base;
+            put_be64(p, (sent + (uint64_t)i) | flag);
+            put_be64(p + 8, now_ns());
+        }
+        int r = sendmmsg(b->fd, b->msgs, (unsigned)n, 0);
+        if (r > 0) { sent += (uint64_t)r; continue; }
+        if (r < 0 && errno == EINTR) continue;
+        b->errors++;
+        if (r < 0 && errno != ECONNREFUSED && errno != EAGAIN) sleep_ns(50000); /* don't spin on a hard error */
+    }
+    return sent;
+}
+
 static int do_send(int argc, char **argv) {
     if (argc < 4) fail("send needs ADDR PORT");
     struct sockaddr_storage to, from;
@@ -93,7 +137,7 @@ static int do_send(int argc, char **argv) {
     if (parse_port(argv[3]) <= 0) fail("bad PORT");
     if (resolve(argv[2], argv[3], &to, &tolen)) fail("ADDR must be an IPv4 or IPv6 literal");
     long size = -1;
-    double duration = -1, rate = 0;
+    double duration = -1, rate = 0, warmup = 0;
     int have_bind = 0;
     for (int i = 4; i < argc; i++) {
         const char *a = argv[i];
@@ -103,6 +147,7 @@ static int do_send(int argc, char **argv) {
         if (!strcmp(a, "--size")) size = atol(v);
         else if (!strcmp(a, "--duration")) duration = atof(v);
         else if (!strcmp(a, "--rate")) rate = atof(v);
+        else if (!strcmp(a, "--warmup")) warmup = atof(v);
         else if (!strcmp(a, "--bind")) { if (parse_bind(v, &from, &fromlen)) fail("bad --bind"); have_bind = 1; }
         else { fprintf(stderr, "udpblast: unknown option %s\n", a); fail("bad option"); }
     }
@@ -110,6 +155,7 @@ static int do_send(int argc, char **argv) {
     if (size < HEADER_BYTES || size > maxsize) fail("--size must be 16..65507 (IPv4) or ..65527 (IPv6)");
     if (duration <= 0) fail("--duration must be > 0");
     if (rate < 0) fail("--rate must be >= 0");
+    if (warmup < 0) fail("--warmup must be >= 0");
     if (have_bind && from.ss_family != to.ss_family) fail("--bind and ADDR must be the same family");
     install_signals();
 
@@ -135,31 +181,10 @@ static int do_send(int argc, char **argv) {
         msgs[i].msg_hdr.msg_iov = &iov[i];
         msgs[i].msg_hdr.msg_iovlen = 1;
     }
-    uint64_t sent = 0, errors = 0;
-    uint64_t t0 = now_ns(), t_end = t0 + (uint64_t)(duration * 1e9), now = t0;
-    while (!g_stop && (now = now_ns()) < t_end) {
-        int n = SEND_BATCH;
-        if (rate > 0) {
-            uint64_t due = (uint64_t)((double)(now - t0) * rate / 1e9) + 1; /* the first goes at t0 */
-            if (due <= sent) {
-                uint64_t next = t0 + (uint64_t)((double)sent * 1e9 / rate);
-                if (next > t_end) next = t_end;
-                if (next > now) sleep_ns(next - now);
-                continue;
-            }
-            if (due - sent < (uint64_t)n) n = (int)(due - sent);
-        }
-        for (int i = 0; i < n; i++) {
-            uint8_t *p = iov[i].iov_base;
-            put_be64(p, sent + (uint64_t)i);
-            put_be64(p + 8, now_ns());
-        }
-        int r = sendmmsg(fd, msgs, (unsigned)n, 0);
-        if (r > 0) { sent += (uint64_t)r; continue; }
-        if (r < 0 && errno == EINTR) continue;
-        errors++;
-        if (r < 0 && errno != ECONNREFUSED && errno != EAGAIN) sleep_ns(50000); /* don't spin on a hard error */
-    }
+    struct blast b = {.fd = fd, .iov = iov, .msgs = msgs, .rate = rate};
+    if (warmup > 0) blast(&b, warmup, WARMUP_FLAG);
+    uint64_t t0 = now_ns();
+    uint64_t sent = blast(&b, duration, 0), errors = b.errors;
     double seconds = (double)(now_ns() - t0) / 1e9;
     printf("{\"sent\":%llu,\"errors\":%llu,\"seconds\":%.4f}\n", (unsigned long long)sent,
            (unsigned long long)errors, seconds);
@@ -223,7 +248,7 @@ static int do_sink(int argc, char **argv) {
     printf("ready\n");
     fflush(stdout);
 
-    uint64_t received = 0, bytes = 0, with_seq = 0, reordered = 0, lowest = 0, highest = 0;
+    uint64_t received = 0, bytes = 0, with_seq = 0, reordered = 0, lowest = 0, highest = 0, warmups = 0;
     uint64_t echo_errors = 0, t_first = 0, t_last = 0;
     uint64_t t0 = now_ns(), t_end = t0 + (uint64_t)(duration * 1e9), now;
     while (!g_stop && (now = now_ns()) < t_end) {
@@ -247,14 +272,15 @@ static int do_sink(int argc, char **argv) {
             }
             if (n == 0) break;
             uint64_t t = now_ns();
-            if (!received) t_first = t;
-            t_last = t;
             for (int i = 0; i < n; i++) {
                 unsigned len = msgs[i].msg_len;
+                uint64_t seq = len >= 8 ? get_be64(iov[i].iov_base) : 0;
+                if (seq & WARMUP_FLAG) { warmups++; continue; }
+                if (!received) t_first = t;
+                t_last = t;
                 received++;
                 bytes += len;
                 if (len < 8) continue;
-                uint64_t seq = get_be64(iov[i].iov_base);
                 if (!with_seq) lowest = highest = seq;
                 else if (seq > highest) highest = seq;
                 else { reordered++; if (seq < lowest) lowest = seq; }
@@ -282,9 +308,9 @@ static int do_sink(int argc, char **argv) {
     double active = (double)(t_last - t_first) / 1e9;
     double pps = received >= 2 && active > 0 ? (double)received / active : 0;
     if (echo_errors) fprintf(stderr, "udpblast: sink: %llu echoes could not be sent\n", (unsigned long long)echo_errors);
-    printf("{\"received\":%llu,\"bytes\":%llu,\"lost\":%llu,\"reordered\":%llu,\"pps\":%.1f}\n",
+    printf("{\"received\":%llu,\"bytes\":%llu,\"lost\":%llu,\"reordered\":%llu,\"pps\":%.1f,\"warmup\":%llu}\n",
            (unsigned long long)received, (unsigned long long)bytes, (unsigned long long)lost,
-           (unsigned long long)reordered, pps);
+           (unsigned long long)reordered, pps, (unsigned long long)warmups);
     fflush(stdout);
     close(fd);
     free(bufs);

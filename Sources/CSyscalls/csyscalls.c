@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stddef.h>
 #include <unistd.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
@@ -16,6 +17,13 @@ int plainmode_accept4(int fd, struct sockaddr *address, socklen_t *length, int f
 }
 
 int plainmode_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+_Static_assert(sizeof(struct plainmode_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
+_Static_assert(offsetof(struct plainmode_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "mmsghdr layout");
+
+int plainmode_sendmmsg(int fd, struct plainmode_mmsghdr *messages, unsigned int count, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}
 
 int plainmode_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 

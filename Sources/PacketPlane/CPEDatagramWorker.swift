@@ -57,7 +57,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
         self.logger = logger
         epoll = try Epoll()
         do {
-            sender = try DatagramSender()
+            sender = try DatagramSender(counters: counters)
             try epoll.add(queue.fileDescriptor, events: [.readable], token: Self.queueToken)
         } catch {
             epoll.close()
@@ -244,8 +244,9 @@ final class CPEDatagramWorker: @unchecked Sendable {
         }
     }
 
-    /// Reads records and delivers each as a datagram from the remote to the LAN host; at most
-    /// 16 reads per call, so one busy flow cannot hold the queue.
+    /// Reads records and delivers each as a datagram from the remote to the LAN host (one
+    /// `sendmmsg` per read); at most 16 reads per call, so one busy flow cannot hold the queue.
+    /// A short read drained the socket: the next edge wakes us.
     private func readRecords(_ slot: Int, now: ContinuousClock.Instant) {
         guard let flow = slots[slot] else { return }
         let socket = flow.writer.socket
@@ -259,16 +260,22 @@ final class CPEDatagramWorker: @unchecked Sendable {
             guard let received else { return }
             if received == 0 { return closeFlow(slot, abort: false) }
             flow.lastActivity = now
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<received])
             do throws(UDPFramingError) {
-                try flow.decoder.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<received])) { payload in
+                try flow.decoder.decode(bytes) { payload in
                     counters.add(.recordsReceived)
-                    counters.add(sender.send(payload, from: flow.key.remote, to: flow.key.lan).counter)
+                    sender.send(payload, from: flow.key.remote, to: flow.key.lan)
+                    // Gathered across reads: it lies in the decoder's buffer, which its next copy reuses.
+                    if !bytes.encloses(payload) { sender.flush() }
                 }
+                sender.flush()
             } catch {
+                sender.flush()
                 counters.add(.framingErrors)
                 logger.info("UDP flow \(flow.key.lan) -> \(flow.key.remote): records out of step: \(error)")
                 return closeFlow(slot, abort: true)
             }
+            if received < buffer.count { return }
         }
         again.append(Int32(slot))
     }

@@ -16,7 +16,7 @@ extension RelayLoop {
                               udp: ConcentratorUDPSettings, now: ContinuousClock.Instant) {
         guard let destination = block.destination, let port = destination.port else { return finish(slot, .refused, now: now) }
         if datagramSender == nil {
-            do throws(Errno) { datagramSender = try DatagramSender() } catch {
+            do throws(Errno) { datagramSender = try DatagramSender(counters: udpCounters) } catch {
                 udpCounters.add(.bindingOpenErrors)
                 logConnectionError("raw sockets for UDP failed: \(error)")
                 return finish(slot, .localError(error), now: now)
@@ -53,8 +53,9 @@ extension RelayLoop {
         readRecords(slot, now: now)
     }
 
-    /// Reads the stream and sends each whole record as a datagram, at most 16 reads per call
-    /// (then the slot is read again after the next wait, so one busy binding cannot hold the loop).
+    /// Reads the stream and sends each whole record as a datagram (one `sendmmsg` per read), at
+    /// most 16 reads per call (then the slot is read again after the next wait, so one busy
+    /// binding cannot hold the loop). A short read drained the socket: the next edge wakes us.
     func readRecords(_ slot: Int, now: ContinuousClock.Instant) {
         guard let leg = connections[slot].datagrams, let sender = datagramSender else { return }
         let socket = connections[slot].downstream
@@ -69,16 +70,22 @@ extension RelayLoop {
             guard let received else { return }
             if received == 0 { return finish(slot, .completed, now: now) }
             connections[slot].lastActivity = now
+            let bytes = UnsafeRawBufferPointer(rebasing: recordBuffer[0..<received])
             do throws(UDPFramingError) {
-                try leg.decoder.decode(UnsafeRawBufferPointer(rebasing: recordBuffer[0..<received])) { payload in
+                try leg.decoder.decode(bytes) { payload in
                     counters.add(.recordsReceived)
-                    counters.add(sender.send(payload, from: source, to: destination).counter)
+                    sender.send(payload, from: source, to: destination)
+                    // Gathered across reads: it lies in the decoder's buffer, which its next copy reuses.
+                    if !bytes.encloses(payload) { sender.flush() }
                 }
+                sender.flush()
             } catch {
+                sender.flush()
                 udpCounters.add(.framingErrors)
                 logConnectionError("UDP records from \(connections[slot].peer) out of step: \(error)")
                 return finish(slot, .refused, now: now)
             }
+            if received < recordBuffer.count { return }
         }
         again.append(Int32(slot))
     }

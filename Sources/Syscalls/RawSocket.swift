@@ -55,6 +55,109 @@ public struct RawSocket: Sendable {
     public func close() { _ = Glibc.close(rawValue) }
 }
 
+/// Packets for one raw socket, each a header block in the batch's own memory followed by a
+/// payload left where it lies (two iovecs), sent with one `sendmmsg`. The payloads must stay
+/// valid until `send` returns. Owned by one thread; allocates only at init.
+public final class RawPacketBatch {
+    public let capacity: Int
+    public let headerCapacity: Int
+    public private(set) var count = 0
+    private let headers: UnsafeMutableRawBufferPointer
+    private let vectors: UnsafeMutablePointer<iovec>
+    private let messages: UnsafeMutablePointer<plainmode_mmsghdr>
+    private let addresses: UnsafeMutablePointer<sockaddr_in6>
+
+    /// What one `send` did with the packets, by outcome.
+    public struct Outcome: Equatable, Sendable {
+        public var sent = 0
+        /// Not sent: the socket's send buffer was full.
+        public var blocked = 0
+        /// Refused with EMSGSIZE (larger than the outgoing link takes).
+        public var tooBig = 0
+        public var failed = 0
+        public var lastError: Errno?
+    }
+
+    public init(capacity: Int, headerCapacity: Int) {
+        precondition(capacity > 0 && headerCapacity > 0)
+        self.capacity = capacity
+        self.headerCapacity = headerCapacity
+        headers = .allocate(byteCount: capacity * headerCapacity, alignment: 8)
+        vectors = .allocate(capacity: 2 * capacity)
+        messages = .allocate(capacity: capacity)
+        addresses = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        headers.deallocate()
+        vectors.deallocate()
+        messages.deallocate()
+        addresses.deallocate()
+    }
+
+    public var isFull: Bool { count == capacity }
+    public var isEmpty: Bool { count == 0 }
+
+    /// Where the next packet's header block goes: fill it, then `append`.
+    public var nextHeaders: UnsafeMutableRawBufferPointer {
+        precondition(!isFull)
+        return UnsafeMutableRawBufferPointer(rebasing: headers[count * headerCapacity..<(count + 1) * headerCapacity])
+    }
+
+    /// Adds the packet whose first `headerLength` bytes are in `nextHeaders`.
+    public func append(headerLength: Int, payload: UnsafeRawBufferPointer, to destination: IPAddress) {
+        precondition(!isFull && headerLength <= headerCapacity)
+        let header = vectors + 2 * count
+        header.initialize(to: iovec(iov_base: headers.baseAddress! + count * headerCapacity, iov_len: headerLength))
+        (header + 1).initialize(to: iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count))
+        let name = UnsafeMutableRawPointer(addresses + count)
+        var message = plainmode_mmsghdr()
+        message.msg_hdr.msg_name = name
+        message.msg_hdr.msg_namelen = SocketAddress(destination, port: 0).write(to: name)
+        message.msg_hdr.msg_iov = header
+        message.msg_hdr.msg_iovlen = payload.isEmpty ? 1 : 2
+        (messages + count).initialize(to: message)
+        count += 1
+    }
+
+    /// Sends every packet through `socket` (non-blocking) and empties the batch. A packet the
+    /// kernel refuses is counted and the rest still go; a full send buffer blocks the rest.
+    public func send(through socket: RawSocket) -> Outcome {
+        var outcome = Outcome()
+        var start = 0
+        while start < count {
+            let sent = plainmode_sendmmsg(socket.rawValue, messages + start, UInt32(count - start), Int32(MSG_DONTWAIT))
+            if sent > 0 {
+                outcome.sent += Int(sent)
+                start += Int(sent)
+                continue
+            }
+            if sent == 0 {  // not expected with packets left; never spin on it
+                outcome.blocked += count - start
+                break
+            }
+            // sendmmsg reports an error only for the first packet it tried: that one failed.
+            let code = errno
+            switch code {
+            case EINTR:
+                continue
+            case EAGAIN, EWOULDBLOCK:
+                outcome.blocked += count - start
+                start = count
+            case EMSGSIZE:
+                outcome.tooBig += 1
+                start += 1
+            default:
+                outcome.failed += 1
+                outcome.lastError = Errno(rawValue: code)
+                start += 1
+            }
+        }
+        count = 0
+        return outcome
+    }
+}
+
 extension Socket {
     /// Sends `prefix` then `payload` in one call (a framed record: length, datagram); nil when
     /// the socket buffer is full, else the bytes taken, which may be fewer than offered.

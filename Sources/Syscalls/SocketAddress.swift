@@ -46,6 +46,14 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Writes the address as a `sockaddr` at `memory` (room for a `sockaddr_in6`); its length.
+    func write(to memory: UnsafeMutableRawPointer) -> socklen_t {
+        withSockAddr { address, length in
+            memory.copyMemory(from: address, byteCount: Int(length))
+            return length
+        }
+    }
+
     /// Reads a kernel-filled `sockaddr_storage`; nil for families other than IPv4 and IPv6.
     init?(_ storage: sockaddr_storage) {
         var storage = storage

@@ -4,60 +4,59 @@ import Syscalls
 public import SystemPackage
 import WireFormat
 
-/// Sends datagrams built in place: IP and UDP headers written into a scratch block, the payload
-/// left where it lies (two iovecs), full UDP checksum, through a raw socket per family. One per
-/// thread (the scratch block is not shared).
+/// Sends datagrams built in place: IP and UDP headers written into the batch's header block,
+/// the payload left where it lies (two iovecs), full UDP checksum, through a raw socket per
+/// family. Datagrams are gathered and sent with one `sendmmsg` per `flush()` (or per full
+/// batch): a read's worth of records costs one system call, not one each. Outcomes are counted
+/// in `counters`. One per thread (the batch is not shared).
 public final class DatagramSender {
+    /// Datagrams per `sendmmsg`.
+    public static let batchCapacity = 32
     private let ipv4: RawSocket?
     private let ipv6: RawSocket?
-    private let headers: UnsafeMutableRawBufferPointer
-
-    public enum Outcome: Equatable {
-        case sent
-        /// The raw socket's send buffer is full.
-        case blocked
-        /// Larger than the outgoing link takes (EMSGSIZE) or than one datagram can be.
-        case tooBig
-        case failed(Errno)
-
-        /// The counter this outcome moves.
-        public var counter: UDPCounter {
-            switch self {
-            case .sent: .datagramsSent
-            case .blocked: .datagramSendBlocked
-            case .tooBig: .datagramTooBig
-            case .failed: .datagramSendErrors
-            }
-        }
-    }
+    private let batch = RawPacketBatch(capacity: batchCapacity, headerCapacity: UDPDatagramHeaders.maximumLength)
+    /// The family of the datagrams in the batch (one socket per `sendmmsg`).
+    private var batchIsIPv4 = true
+    private let counters: UDPCounters
 
     /// Opens the raw sockets; a family whose socket cannot be opened fails at send time.
-    public init() throws(Errno) {
+    public init(counters: UDPCounters) throws(Errno) {
         ipv4 = try RawSocket.open(family: AF_INET)
         ipv6 = try? RawSocket.open(family: AF_INET6)
-        headers = .allocate(byteCount: UDPDatagramHeaders.maximumLength, alignment: 8)
+        self.counters = counters
     }
 
     deinit {
         ipv4?.close()
         ipv6?.close()
-        headers.deallocate()
     }
 
-    /// Sends `payload` from `source` to `destination` (same family).
-    public func send(_ payload: UnsafeRawBufferPointer, from source: Endpoint, to destination: Endpoint) -> Outcome {
-        guard source.address.isIPv4 == destination.address.isIPv4 else { return .failed(.addressFamilyNotSupported) }
-        guard payload.count <= UDPDatagramHeaders.largestPayload(for: destination.address) else { return .tooBig }
-        guard let socket = destination.address.isIPv4 ? ipv4 : ipv6 else { return .failed(.addressFamilyNotSupported) }
-        let length = UDPDatagramHeaders.write(into: headers, source: source.address, sourcePort: source.port,
+    /// Queues `payload` from `source` to `destination` (same family). The payload must stay
+    /// unchanged until the next `flush()`; a full batch is sent at once.
+    public func send(_ payload: UnsafeRawBufferPointer, from source: Endpoint, to destination: Endpoint) {
+        let isIPv4 = destination.address.isIPv4
+        guard source.address.isIPv4 == isIPv4, (isIPv4 ? ipv4 : ipv6) != nil else {
+            return counters.add(.datagramSendErrors)
+        }
+        guard payload.count <= UDPDatagramHeaders.largestPayload(for: destination.address) else {
+            return counters.add(.datagramTooBig)
+        }
+        if !batch.isEmpty && batchIsIPv4 != isIPv4 { flush() }
+        batchIsIPv4 = isIPv4
+        let length = UDPDatagramHeaders.write(into: batch.nextHeaders, source: source.address, sourcePort: source.port,
                                               destination: destination.address, destinationPort: destination.port,
                                               payload: payload)
-        do throws(Errno) {
-            let sent = try socket.send(headers: UnsafeRawBufferPointer(rebasing: headers[0..<length]), payload: payload,
-                                       to: destination.address)
-            return sent ? .sent : .blocked
-        } catch {
-            return error == .messageTooLong ? .tooBig : .failed(error)
-        }
+        batch.append(headerLength: length, payload: payload, to: destination.address)
+        if batch.isFull { flush() }
+    }
+
+    /// Sends what is queued.
+    public func flush() {
+        guard !batch.isEmpty, let socket = batchIsIPv4 ? ipv4 : ipv6 else { return }
+        let outcome = batch.send(through: socket)
+        if outcome.sent > 0 { counters.add(.datagramsSent, outcome.sent) }
+        if outcome.blocked > 0 { counters.add(.datagramSendBlocked, outcome.blocked) }
+        if outcome.tooBig > 0 { counters.add(.datagramTooBig, outcome.tooBig) }
+        if outcome.failed > 0 { counters.add(.datagramSendErrors, outcome.failed) }
     }
 }

@@ -54,3 +54,12 @@ extension UnsafeMutableRawBufferPointer {
         storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt64.self)
     }
 }
+
+extension UnsafeRawBufferPointer {
+    /// True when `part`'s bytes lie within these (a slice handed out from this buffer).
+    @inlinable
+    public func encloses(_ part: UnsafeRawBufferPointer) -> Bool {
+        guard let base = baseAddress, let start = part.baseAddress else { return false }
+        return start >= base && start + part.count <= base + count
+    }
+}

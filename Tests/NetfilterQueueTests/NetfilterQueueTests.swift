@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NamespaceSupport
 import NetfilterQueue
 import Syscalls
 import Testing

@@ -15,6 +15,13 @@ int plainmode_pipe2(int fds[2], int flags);
 int plainmode_set_pipe_size(int fd, int size);
 int plainmode_bytes_available(int fd);
 int plainmode_set_thread_name(pthread_t thread, const char *name);
+/// The layout of glibc's `struct mmsghdr` (hidden behind _GNU_SOURCE); csyscalls.c checks it.
+struct plainmode_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+};
+/// sendmmsg(2): the number of messages sent, or -1 with errno for the first one tried.
+int plainmode_sendmmsg(int fd, struct plainmode_mmsghdr *messages, unsigned int count, int flags);
 /// setns(fd, CLONE_NEWNET): moves the calling thread (only) into the network namespace `fd`.
 int plainmode_enter_network_namespace(int fd);
 
