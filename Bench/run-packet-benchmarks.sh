@@ -4,7 +4,10 @@
 #   1. throughput: datagrams/s from the Internet host to a LAN host through a UDP binding
 #      (concentrator NFQUEUE -> record on the binding's MPTCP connection -> CPE -> datagram),
 #      against the ceiling of any NFQUEUE consumer on that path: the same packets routed plainly
-#      through one NFQUEUE pass that accepts everything (Bench/packet/nfq_accept.c)
+#      through one NFQUEUE pass that accepts everything (Bench/packet/nfq_accept.c); three
+#      measures: flat out (the sender as fast as it can), sustained (the highest rate delivered
+#      with at most LOSS_PCT loss, RFC 2544 throughput with a tolerance) and the whole box's CPU
+#      time per datagram at EFFICIENCY_RATE
 #   2. SYN-gate latency: SYN to SYN-ACK of sequential MPTCP connect()s to the concentrator, with
 #      the gate (concentrator-net.sh --gate, daemon default) and without (no --gate rules,
 #      daemon --no-syn-gate); the added median is the gate's cost
@@ -27,7 +30,9 @@
 # .build-bench-packet/release/plainmode if it exists, else .build/debug/plainmode),
 # PLAINMODE_ARGS (extra flags for both daemons; the table then no longer shows the defaults),
 # OUT=Bench/.build/packet-bench, PERF=0 (1: `perf record -a -g` over each throughput send, to
-# $OUT/perf.TAG.data; read it with `perf report -i FILE --sort comm,sym`).
+# $OUT/perf.TAG.data; read it with `perf report -i FILE --sort comm,sym`), SEARCH=1 (0: no
+# sustained search), LOSS_PCT=0.1, TRIAL=3 and WARMUP=1 (seconds of each search or efficiency
+# trial, measured and not), SEARCH_STEPS=6, EFFICIENCY_RATE=50000 (datagrams/s; 0: none).
 #
 # Topology: Deploy/testbed.sh up --no-shaping under PREFIX (namespaces $PREFIX-lan/-cpe/-conc/-srv,
 # addresses in its header; it runs Deploy/concentrator-net.sh and Deploy/cpe-net.sh without
@@ -64,6 +69,14 @@
 #    `ctl stats --json` of both daemons before and after each run: every moved counter that
 #    names a drop, an overrun, an error, a blocked send or a backlog is listed under the table
 #    (udp_records_dropped_backlog_full, inbound_udp_*, nfq_*).
+#    Sustained, after each flat-out run: if that run lost at most LOSS_PCT, its received rate
+#    stands (the sender was the limit); else trials at a rate, bisected SEARCH_STEPS times from
+#    half the flat-out sender rate between the best passing rate and the lowest failing one. A
+#    trial is `udpblast send --rate R --warmup WARMUP --duration TRIAL` (warm-up datagrams are
+#    marked and left out by the sink: a connection idle since the last trial starts again from
+#    a small window); pass = loss <= LOSS_PCT. Every trial is listed in $OUT/trials.tsv.
+#    Efficiency: one trial at EFFICIENCY_RATE per system and size; the whole box's busy time
+#    from /proc/stat over the measured part (less 0.5 s at each end) x CPUs / received rate.
 # 2. SYN gate, conc rules with --udp as in the plainmode configuration, the concentrator daemon
 #    only (no CPE daemon, cpe-net.sh without --udp: the client is the CPE's own traffic): a C client
 #    (written below, built with gcc -O2) in the CPE namespace does SYN_WARMUP + SYN_COUNT
@@ -114,6 +127,7 @@ LOSS_PCT=${LOSS_PCT:-0.1}
 TRIAL=${TRIAL:-3}
 WARMUP=${WARMUP:-1}
 SEARCH_STEPS=${SEARCH_STEPS:-6}
+EFFICIENCY_RATE=${EFFICIENCY_RATE:-50000}
 SCRATCH=$repo/.build-bench-packet
 BENCH_NAME=packet-bench
 # shellcheck source=Bench/bench-lib.sh
@@ -140,7 +154,8 @@ if ((QFIRST == QLAST)); then QUEUE_TARGET=(--queue-num "$QFIRST"); else QUEUE_TA
 [[ $PERF == [01] ]] || die "PERF must be 0 or 1"
 [[ $SEARCH == [01] ]] || die "SEARCH must be 0 or 1"
 [[ $LOSS_PCT =~ ^[0-9]{1,2}(\.[0-9]{1,3})?$ ]] || die "LOSS_PCT must be a percentage like 0.1 (got '$LOSS_PCT')"
-int_in TRIAL "$TRIAL" 1 60
+int_in TRIAL "$TRIAL" 2 60
+int_in EFFICIENCY_RATE "$EFFICIENCY_RATE" 0 10000000
 int_in WARMUP "$WARMUP" 0 10
 int_in SEARCH_STEPS "$SEARCH_STEPS" 1 12
 ((PERF == 0)) || command -v perf >/dev/null || die "PERF=1 needs perf (apt-get install linux-perf)"
@@ -485,21 +500,43 @@ bonded_throughput() {   # round size
 # more than that, the sender was the limit and its received rate stands. Else trials, each
 # WARMUP s (not counted) then TRIAL s at a rate: SEARCH_STEPS bisections between the best
 # passing rate (from 0) and the lowest failing one (at first the flat-out sender rate).
-TRIAL_SENT=0 TRIAL_RECEIVED=0 TRIAL_PPS=0
+TRIAL_SENT=0 TRIAL_RECEIVED=0 TRIAL_PPS=0 TRIAL_CPU_US=0
+cpu_sample() { awk '/^cpu / {idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i; print total, idle}' /proc/stat; }
+# A trial; TRIAL_CPU_US is the whole box's CPU time per received datagram (us, all CPUs: both
+# daemons or nfq_accept, the sender, the sink and the kernel's work for them), sampled from
+# /proc/stat over the measured part less half a second at each end.
 trial() {   # system size rate tag
-    local sys=$1 size=$2 rate=$3 tag=$4 nfq=""
+    local sys=$1 size=$2 rate=$3 tag=$4 nfq="" sampler
     if [[ $sys == ceiling ]]; then
         spawn "nfq_accept.$tag" "$CONC" "$NFQ_ACCEPT" -q "$QUEUES" --max-seconds $((WARMUP + TRIAL + SETTLE + 60))
         nfq=$BG_PID
         wait_for 10 grep -q ready "$OUT/nfq_accept.$tag.log" || die "nfq_accept did not start: $(cat "$OUT/nfq_accept.$tag.log")"
     fi
     start_sink "$tag"
+    { sleep "$WARMUP.5"; cpu_sample; sleep "$((TRIAL - 1))"; cpu_sample; } >"$OUT/cpu.$tag.txt" &
+    sampler=$!
+    PIDS+=("$sampler")
     if [[ $sys == ceiling ]]; then send "$tag" "$LAN_HOST" $SINK_PORT "$size" "$rate" "$TRIAL" "$WARMUP"
     else send "$tag" "${EXTERNAL%:*}" "${EXTERNAL##*:}" "$size" "$rate" "$TRIAL" "$WARMUP"; fi
+    wait "$sampler" || true
+    forget "$sampler"
     sleep "$SETTLE"
     stop_sink "$tag"
     [[ -z $nfq ]] || stop_pid "$nfq"
     TRIAL_SENT=$(pkt get "$SEND_OUT" sent) TRIAL_RECEIVED=$(pkt get "$SINK_OUT" received) TRIAL_PPS=$(pkt get "$SINK_OUT" pps)
+    TRIAL_CPU_US=$(awk -v cpus="$(nproc)" -v pps="$TRIAL_PPS" 'NR == 1 {t0 = $1; i0 = $2} NR == 2 {t = $1 - t0; i = $2 - i0}
+        END {printf "%.2f", (NR == 2 && t > 0 && pps > 0) ? (t - i) / t * cpus * 1e6 / pps : 0}' "$OUT/cpu.$tag.txt")
+}
+
+# CPU per datagram at one rate both systems carry without loss (EFFICIENCY_RATE): how much work
+# each path does per datagram, apart from how the CPUs were shared when saturated.
+efficiency() {   # system round size
+    trial "$1" "$3" "$EFFICIENCY_RATE" "efficiency.$1.r$2.s$3"
+    record "cpu_us_$3" "$1" "$2" "$TRIAL_CPU_US"
+    local sent=$TRIAL_SENT
+    ((sent > 0)) || sent=1
+    record "efficiency_loss_pct_$3" "$1" "$2" "$(calc "100 * ($TRIAL_SENT - $TRIAL_RECEIVED) / $sent")"
+    echo "   round $2 $1 ${3} B: at $EFFICIENCY_RATE/s, $TRIAL_CPU_US us of CPU per datagram" >&2
 }
 sustained() {   # system round size
     local sys=$1 r=$2 size=$3 lo=0 best=0 hi rate step loss
@@ -601,6 +638,7 @@ plain_phase() {   # round
         for size in $SIZES; do
             ceiling_throughput "$r" "$size"
             ((SEARCH == 0)) || sustained ceiling "$r" "$size"
+            ((EFFICIENCY_RATE == 0)) || efficiency ceiling "$r" "$size"
         done
         nsx "$CONC" iptables -w 5 -t mangle -D "${CEILING_RULE[@]}"
     fi
@@ -619,6 +657,7 @@ bonded_phase() {   # round
         for size in $SIZES; do
             bonded_throughput "$r" "$size"
             ((SEARCH == 0)) || sustained plainmode "$r" "$size"
+            ((EFFICIENCY_RATE == 0)) || efficiency plainmode "$r" "$size"
         done
     fi
     if want rtt; then rtt_run bonded "$r"; fi
@@ -648,7 +687,7 @@ PM_LOG_PROBLEMS=$(cat "$OUT"/concentrator.*.log "$OUT"/cpe.*.log 2>/dev/null | g
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - T_START))
 export RAW COUNTERS TESTS SIZES COMMIT DIRTY BUILD_CONFIG PLAINMODE PLAINMODE_ARGS ROUNDS DURATION RATE SYN_COUNT SYN_WARMUP \
-    RTT_COUNT RTT_SIZE RTT_INTERVAL_US THREADS QUEUES LOAD_BEFORE LOAD_AFTER ELAPSED PM_LOG_PROBLEMS SEARCH LOSS_PCT TRIAL WARMUP SEARCH_STEPS
+    RTT_COUNT RTT_SIZE RTT_INTERVAL_US THREADS QUEUES LOAD_BEFORE LOAD_AFTER ELAPSED PM_LOG_PROBLEMS SEARCH LOSS_PCT TRIAL WARMUP SEARCH_STEPS EFFICIENCY_RATE
 python3 - >"$OUT/results.txt" <<'EOF'
 import os, statistics, datetime, platform
 E = os.environ
@@ -705,6 +744,12 @@ if "throughput" in tests:
         p, c = med(f"pps_{s}", "plainmode"), med(f"pps_{s}", "ceiling")
         ok = "-" if p is None or not c else ("met" if p / c >= 0.7 else "NOT met")
         rows.append([f"{s} B: flat out, received datagrams/s at the sink", fmt(p, 0), fmt(c, 0), ratio(p, c), f">= 0.70x: {ok}"])
+        if E["EFFICIENCY_RATE"] != "0":
+            p, c = med(f"cpu_us_{s}", "plainmode"), med(f"cpu_us_{s}", "ceiling")
+            rows.append([f"{s} B: CPU us per datagram at {int(E['EFFICIENCY_RATE']):,}/s (whole box)", fmt(p, 2), fmt(c, 2),
+                         ratio(c, p) if p and c else "-", "(ceiling / plainmode)"])
+            rows.append([f"{s} B: loss at {int(E['EFFICIENCY_RATE']):,}/s, %", fmt(med(f"efficiency_loss_pct_{s}", "plainmode"), 2),
+                         fmt(med(f"efficiency_loss_pct_{s}", "ceiling"), 2), "", ""])
         rows.append([f"{s} B: flat out, loss (1 - received/sent), %", fmt(med(f"loss_pct_{s}", "plainmode"), 2), fmt(med(f"loss_pct_{s}", "ceiling"), 2), "", ""])
         rows.append([f"{s} B: flat out, sender datagrams/s", fmt(med(f"sent_pps_{s}", "plainmode"), 0), fmt(med(f"sent_pps_{s}", "ceiling"), 0), "", "(information)"])
         rows.append([f"{s} B: flat out, sent datagrams through the queue consumer, %", fmt(med(f"queued_pct_{s}", "plainmode"), 1), fmt(med(f"queued_pct_{s}", "ceiling"), 1), "", "(information)"])
