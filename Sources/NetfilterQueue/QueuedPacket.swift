@@ -17,6 +17,9 @@ public struct QueuedPacket: ~Copyable {
     public let originalLength: Int
     /// NFQA_SKB_CSUMNOTREADY: a locally generated packet whose transport checksum is partial.
     public let checksumNotReady: Bool
+    /// NFQA_SKB_CSUM_NOTVERIFIED: nobody has checked the transport checksum yet. Absent when
+    /// the NIC (or veth, which trusts its sender) vouched for it, as the kernel's own UDP does.
+    public let checksumNotVerified: Bool
     /// NFQA_SKB_GSO: a GSO super-packet, larger than the MTU.
     public let isGSO: Bool
 
@@ -29,8 +32,12 @@ public struct QueuedPacket: ~Copyable {
             ? UnsafeRawBufferPointer(start: raw.payload, count: Int(raw.payload_len)) : UnsafeRawBufferPointer(start: nil, count: 0)
         originalLength = Int(raw.cap_len)
         checksumNotReady = raw.skb_info & UInt32(NFQA_SKB_CSUMNOTREADY) != 0
+        checksumNotVerified = raw.skb_info & UInt32(NFQA_SKB_CSUM_NOTVERIFIED) != 0
         isGSO = raw.skb_info & UInt32(NFQA_SKB_GSO) != 0
     }
+
+    /// True when the transport checksum is whole and unchecked: the consumer must verify it.
+    public var checksumNeedsVerifying: Bool { !checksumNotReady && checksumNotVerified }
 
     /// True when the copy range cut the packet short.
     public var isTruncated: Bool { originalLength > bytes.count }

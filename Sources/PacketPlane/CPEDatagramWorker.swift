@@ -120,7 +120,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
             counters.add(parsed.isFragment ? .oversizedUnbonded : .malformed)
             return .accept
         }
-        guard packet.checksumNotReady || TransportChecksum.isValid(bytes, parsed) else {
+        guard !packet.checksumNeedsVerifying || TransportChecksum.isValid(bytes, parsed) else {
             counters.add(.malformed)
             return .drop  // the receiver would drop it too; bonding it would hide the corruption
         }

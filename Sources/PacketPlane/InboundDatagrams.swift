@@ -19,10 +19,10 @@ public struct InboundDatagrams: Sendable {
     }
 
     /// The verdict for one queued packet, counted in `counters`.
-    public func handle(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer, checksumReady: Bool,
+    public func handle(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer, verifyChecksum: Bool,
                        now: ContinuousClock.Instant, burst: inout UDPBurst, counters: UDPCounters) -> Verdict {
         guard case .udp(let udp) = packet.transport, !packet.isFragment, packet.packetLength <= bytes.count,
-              !checksumReady || TransportChecksum.isValid(bytes, packet)
+              !verifyChecksum || TransportChecksum.isValid(bytes, packet)
         else {
             counters.add(.malformed)
             return isPoolAddress(packet.destination) ? .drop : .accept

@@ -117,7 +117,7 @@ final class PacketPlaneWorker: Sendable {
                 udp.add(.malformed)
                 return .drop
             }
-            return inbound.handle(parsed, bytes: packet.bytes, checksumReady: !packet.checksumNotReady, now: now,
+            return inbound.handle(parsed, bytes: packet.bytes, verifyChecksum: packet.checksumNeedsVerifying, now: now,
                                   burst: &burst, counters: udp)
         }
         guard let gate else { return .accept }
