@@ -32,7 +32,10 @@
 # OUT=Bench/.build/packet-bench, PERF=0 (1: `perf record -a -g` over each throughput send, to
 # $OUT/perf.TAG.data; read it with `perf report -i FILE --sort comm,sym`), SEARCH=1 (0: no
 # sustained search), LOSS_PCT=0.1, TRIAL=3 and WARMUP=1 (seconds of each search or efficiency
-# trial, measured and not), SEARCH_STEPS=6, EFFICIENCY_RATE=50000 (datagrams/s; 0: none).
+# trial, measured and not), SEARCH_STEPS=6, EFFICIENCY_RATE=50000 (datagrams/s; 0: none),
+# UDP_CC=cubic (--udp-congestion-control of both daemons; empty: the kernel's default, which on
+# this host is BBR, under which the UDP connections over veth, with no propagation delay, stop
+# taking records for tens of milliseconds at a time; Debian 12's default is cubic).
 #
 # Topology: Deploy/testbed.sh up --no-shaping under PREFIX (namespaces $PREFIX-lan/-cpe/-conc/-srv,
 # addresses in its header; it runs Deploy/concentrator-net.sh and Deploy/cpe-net.sh without
@@ -128,6 +131,7 @@ TRIAL=${TRIAL:-3}
 WARMUP=${WARMUP:-1}
 SEARCH_STEPS=${SEARCH_STEPS:-6}
 EFFICIENCY_RATE=${EFFICIENCY_RATE:-50000}
+UDP_CC=${UDP_CC-cubic}
 SCRATCH=$repo/.build-bench-packet
 BENCH_NAME=packet-bench
 # shellcheck source=Bench/bench-lib.sh
@@ -156,6 +160,9 @@ if ((QFIRST == QLAST)); then QUEUE_TARGET=(--queue-num "$QFIRST"); else QUEUE_TA
 [[ $LOSS_PCT =~ ^[0-9]{1,2}(\.[0-9]{1,3})?$ ]] || die "LOSS_PCT must be a percentage like 0.1 (got '$LOSS_PCT')"
 int_in TRIAL "$TRIAL" 2 60
 int_in EFFICIENCY_RATE "$EFFICIENCY_RATE" 0 10000000
+[[ -z $UDP_CC || $UDP_CC =~ ^[A-Za-z0-9_-]{1,15}$ ]] || die "UDP_CC must be a congestion control name or empty (got '$UDP_CC')"
+CC_FLAGS=()
+[[ -z $UDP_CC ]] || CC_FLAGS=(--udp-congestion-control "$UDP_CC")
 int_in WARMUP "$WARMUP" 0 10
 int_in SEARCH_STEPS "$SEARCH_STEPS" 1 12
 ((PERF == 0)) || command -v perf >/dev/null || die "PERF=1 needs perf (apt-get install linux-perf)"
@@ -336,7 +343,7 @@ start_conc() {   # tag, extra flags
     # shellcheck disable=SC2086
     spawn "concentrator.$tag" "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$SERVICE_PORT" --listen "[2001:db8:a::1]:$SERVICE_PORT" \
         --pool 192.0.2.128/27 --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" \
-        --threads "$THREADS" --queues "$QUEUES" --log-level notice "$@" $PLAINMODE_ARGS
+        --threads "$THREADS" --queues "$QUEUES" --log-level notice "${CC_FLAGS[@]}" "$@" $PLAINMODE_ARGS
     CONC_PID=$BG_PID
     wait_for 20 test -S "$CONC_SOCK" || die "concentrator did not start: $(tail -20 "$OUT/concentrator.$tag.log")"
     [[ $(cat "/proc/$CONC_PID/comm") == plainmode ]] || die "pid $CONC_PID is not plainmode"
@@ -346,7 +353,7 @@ start_cpe() {
     rm -f "$CPE_SOCK"
     # shellcheck disable=SC2086
     spawn "cpe.$tag" "$CPE" "$PLAINMODE" cpe --concentrator "$SERVICE:$SERVICE_PORT" --concentrator6 "[2001:db8:a::1]:$SERVICE_PORT" \
-        --control-socket "$CPE_SOCK" --threads "$THREADS" --queues "$QUEUES" --log-level notice $PLAINMODE_ARGS
+        --control-socket "$CPE_SOCK" --threads "$THREADS" --queues "$QUEUES" --log-level notice "${CC_FLAGS[@]}" $PLAINMODE_ARGS
     CPE_PID=$BG_PID
     wait_for 20 test -S "$CPE_SOCK" || die "CPE did not start: $(tail -20 "$OUT/cpe.$tag.log")"
 }
@@ -687,7 +694,7 @@ PM_LOG_PROBLEMS=$(cat "$OUT"/concentrator.*.log "$OUT"/cpe.*.log 2>/dev/null | g
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - T_START))
 export RAW COUNTERS TESTS SIZES COMMIT DIRTY BUILD_CONFIG PLAINMODE PLAINMODE_ARGS ROUNDS DURATION RATE SYN_COUNT SYN_WARMUP \
-    RTT_COUNT RTT_SIZE RTT_INTERVAL_US THREADS QUEUES LOAD_BEFORE LOAD_AFTER ELAPSED PM_LOG_PROBLEMS SEARCH LOSS_PCT TRIAL WARMUP SEARCH_STEPS EFFICIENCY_RATE
+    RTT_COUNT RTT_SIZE RTT_INTERVAL_US THREADS QUEUES LOAD_BEFORE LOAD_AFTER ELAPSED PM_LOG_PROBLEMS SEARCH LOSS_PCT TRIAL WARMUP SEARCH_STEPS EFFICIENCY_RATE UDP_CC
 python3 - >"$OUT/results.txt" <<'EOF'
 import os, statistics, datetime, platform
 E = os.environ
@@ -722,6 +729,7 @@ now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"
 print(f"Packet-plane benchmarks, {now}, commit {E['COMMIT']}" + (" (Sources modified)" if E["DIRTY"] != "0" else "")
       + f", Linux {platform.release()}, {os.cpu_count()} CPUs")
 print(f"plainmode: {E['BUILD_CONFIG']} build ({E['PLAINMODE']}), --threads {E['THREADS']} --queues {E['QUEUES']}"
+      + (f", --udp-congestion-control {E['UDP_CC']}" if E["UDP_CC"] else ", kernel's congestion control")
       + (f", extra flags: {E['PLAINMODE_ARGS']}" if E["PLAINMODE_ARGS"].strip() else ""))
 print(f"rounds {E['ROUNDS']}; sender {E['DURATION']} s per run, " + (f"{E['RATE']} datagrams/s" if E["RATE"] != "0" else "as fast as it can")
       + f"; SYN {E['SYN_COUNT']} connects per run (+{E['SYN_WARMUP']} warm-up); RTT {E['RTT_COUNT']} probes of {E['RTT_SIZE']} B every {E['RTT_INTERVAL_US']} us")

@@ -184,6 +184,9 @@ final class CPEDatagramWorker: @unchecked Sendable {
             socket = try Socket.stream(family: concentrator.family, protocolNumber: Socket.mptcp)
             do {
                 try socket.enableFastOpenClientWithoutCookie()
+                if let name = settings.congestionControl {
+                    do throws(Errno) { try socket.setCongestionControl(name) } catch { counters.add(.congestionControlErrors) }
+                }
                 var writer = RecordWriter(socket: socket, backlogLimit: settings.backlogLimit, isConnecting: true)
                 let sent = settings.synData ? try socket.connectSendingFastOpen(to: concentrator, opening) : 0
                 if !settings.synData { _ = try socket.connect(to: concentrator) }

@@ -47,6 +47,11 @@ extension RelayLoop {
         let largest = min(UDPDatagramHeaders.largestPayload(for: remote.address), UDPFraming.largestRecordPayload)
         connections[slot].datagrams = DatagramLeg(key: key, maximumDatagramSize: largest)
         connections[slot].phase = .datagrams
+        if let name = udp.congestionControl {
+            do throws(Errno) { try connections[slot].downstream.setCongestionControl(name) } catch {
+                udpCounters.add(.congestionControlErrors)
+            }
+        }
         connections[slot].lastActivity = now
         udpCounters.add(.bindingsOpened)
         udpCounters.add(.bindingsOpen)

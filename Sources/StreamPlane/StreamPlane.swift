@@ -50,10 +50,13 @@ public struct ConcentratorUDPSettings: Sendable {
     public var channels: UDPChannelTable
     /// A binding with no datagram either way for this long is closed with MP_FASTCLOSE.
     public var idleTimeout: Duration
+    /// TCP congestion control for the bindings' connections; nil: the kernel's default.
+    public var congestionControl: String?
 
-    public init(channels: UDPChannelTable, idleTimeout: Duration = .seconds(300)) {
+    public init(channels: UDPChannelTable, idleTimeout: Duration = .seconds(300), congestionControl: String? = nil) {
         self.channels = channels
         self.idleTimeout = idleTimeout
+        self.congestionControl = congestionControl
     }
 }
 

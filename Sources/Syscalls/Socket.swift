@@ -67,6 +67,16 @@ public struct Socket: Hashable, Sendable {
         try setOption(level: Int32(IPPROTO_TCP), name: PLAINMODE_TCP_FASTOPEN_NO_COOKIE, 1)
     }
 
+    /// The TCP congestion control (e.g. "cubic"); on an MPTCP socket it applies to every
+    /// subflow, present and future. ENOENT: not available; EPERM: not allowed without CAP_NET_ADMIN.
+    public func setCongestionControl(_ name: String) throws(Errno) {
+        var bytes = Array(name.utf8)
+        let result = bytes.withUnsafeMutableBytes {
+            Glibc.setsockopt(rawValue, Int32(IPPROTO_TCP), TCP_CONGESTION, $0.baseAddress, socklen_t($0.count))
+        }
+        if result != 0 { throw Errno(rawValue: errno) }
+    }
+
     /// Client side: send SYN data without a cookie.
     public func enableFastOpenClientWithoutCookie() throws(Errno) {
         try setOption(level: Int32(IPPROTO_TCP), name: PLAINMODE_TCP_FASTOPEN_NO_COOKIE, 1)

@@ -15,6 +15,8 @@ public enum UDPCounter: Int, CounterName {
     case noBinding, filteredRemote, notBondable, oversizedUnbonded, malformed, passedThrough
     // Bindings (concentrator) and flows (CPE).
     case bindingsOpened, bindingsClosed, bindingsOpen, bindingIdleTimeouts, bindingOpenErrors, noConcentratorForFamily
+    /// --udp-congestion-control could not be set on a connection (it keeps the kernel's default).
+    case congestionControlErrors
 
     public var name: String {
         switch self {
@@ -41,6 +43,7 @@ public enum UDPCounter: Int, CounterName {
         case .bindingIdleTimeouts: "udp_binding_idle_timeouts"
         case .bindingOpenErrors: "udp_binding_open_errors"
         case .noConcentratorForFamily: "udp_no_concentrator_for_family"
+        case .congestionControlErrors: "udp_congestion_control_errors"
         }
     }
 }

@@ -58,7 +58,8 @@ struct CPEUDPOptions: ParsableArguments {
             concentratorIPv4: concentratorIPv4, concentratorIPv6: concentratorIPv6, includeSourceIPv4: sourceIPv4,
             includeSourceIPv6: sourceIPv6, subtype: subtype, destinations: try destinationPrefixes(),
             ports: try portRanges(), pathMTU: udpPathMtu, synData: udpSynData,
-            idleTimeout: udpFlows.idleTimeout, backlogLimit: udpFlows.udpBacklog)
+            idleTimeout: udpFlows.idleTimeout, backlogLimit: udpFlows.udpBacklog,
+            congestionControl: udpFlows.udpCongestionControl)
         var template = queueOptions.template()
         // A UDP GSO super-packet (a LAN sender's UDP_SEGMENT) holds several datagrams and NFQUEUE
         // does not say where they split: the kernel segments before queueing.

@@ -142,7 +142,8 @@ struct ConcentratorCommand: ParsableCommand {
                                                    shards: shards, logger: logger)
         defer { packetPlane?.stop() }
         let udp = udpChannels.map {
-            ConcentratorUDPSettings(channels: $0, idleTimeout: packets.udpFlows.idleTimeout)
+            ConcentratorUDPSettings(channels: $0, idleTimeout: packets.udpFlows.idleTimeout,
+                                    congestionControl: packets.udpFlows.udpCongestionControl)
         }
         let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,

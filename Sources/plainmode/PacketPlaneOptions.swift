@@ -4,6 +4,8 @@ import Logging
 import NetfilterQueue
 import PacketPlane
 import PlainMode
+import Syscalls
+import SystemPackage
 import UDPRelay
 import WireFormat
 
@@ -95,9 +97,32 @@ struct UDPFlowOptions: ParsableArguments {
     @Option(help: "Bytes of records a UDP flow may hold while its MPTCP connection is opening or full; a record that does not fit is dropped whole.")
     var udpBacklog = 32768
 
+    @Option(help: ArgumentHelp("TCP congestion control of the MPTCP connections that carry UDP (all their subflows), e.g. cubic or bbr; default: the kernel's (net.ipv4.tcp_congestion_control). Checked at start-up against tcp_available_congestion_control.", valueName: "name"))
+    var udpCongestionControl: String?
+
     func validate() throws {
         guard udpIdleTimeout > 0 else { throw ValidationError("--udp-idle-timeout must be positive") }
         guard (0...(1 << 24)).contains(udpBacklog) else { throw ValidationError("--udp-backlog must be 0...16777216") }
+        if let name = udpCongestionControl {
+            guard !name.isEmpty, name.utf8.count < 16, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                throw ValidationError("--udp-congestion-control: '\(name)' is not a congestion control name")
+            }
+            try checkCongestionControl()
+        }
+    }
+
+    /// Sets --udp-congestion-control on a throw-away TCP socket (an MPTCP socket with no subflow
+    /// yet accepts any name), so an unknown or forbidden name stops start-up with the list the
+    /// kernel offers instead of leaving every connection on the default.
+    func checkCongestionControl() throws {
+        guard let name = udpCongestionControl else { return }
+        let probe = try Socket.stream(family: AF_INET, protocolNumber: Int32(IPPROTO_TCP))
+        defer { probe.close() }
+        do throws(Errno) { try probe.setCongestionControl(name) } catch {
+            let available = Privileges.readSmallFile("/proc/sys/net/ipv4/tcp_available_congestion_control")?
+                .split(whereSeparator: \.isWhitespace).joined(separator: " ") ?? "unknown"
+            throw ValidationError("--udp-congestion-control \(name): \(error) (available here: \(available))")
+        }
     }
 
     var idleTimeout: Duration { .milliseconds(Int64(udpIdleTimeout * 1000)) }

@@ -47,10 +47,12 @@ import Testing
 
     /// 10 000 datagrams of random sizes (1..1400 bytes) over IPv4 and over IPv6, eight in flight,
     /// each reply checked byte for byte: no loss on an unshaped testbed, and every one of them
-    /// went through both packet planes (not the ordinary route).
+    /// went through both packet planes (not the ordinary route). Both daemons run with
+    /// --udp-congestion-control reno, which every subflow of both connections must show.
     @Test func tenThousandDatagramsEchoByteExactOverIPv4AndIPv6() async throws {
         try await Testbed.with("udpecho") { bed in
-            try Self.startBondedUDP(bed)
+            let reno = ["--udp-congestion-control", "reno"]
+            try Self.startBondedUDP(bed, concentrator: reno, cpe: reno)
             try Self.startEcho(bed, port: Self.echoPort)
             for (index, address) in [Testbed.serverV4, Testbed.serverV6].enumerated() {
                 let cpeBefore = try bed.stats(concentrator: false)
@@ -69,6 +71,13 @@ import Testing
                 #expect(Self.moved(cpeBefore, cpeAfter, "udp_bindings_opened") == 1, "\(address): one flow, one connection")
                 #expect(cpeAfter["udp_records_dropped_backlog_full"] == 0 && concAfter["inbound_udp_records_dropped_backlog_full"] == 0)
             }
+            // Every subflow of the two flows (IPv4, IPv6), at both ends, runs the chosen algorithm.
+            for namespace in [bed.conc, bed.cpe] {
+                let ss = try bed.run(namespace, ["ss", "-tinH", "state", "established", "( sport = :5000 or dport = :5000 )"])
+                let algorithms = ss.output.split(whereSeparator: \.isWhitespace).filter { ["reno", "cubic", "bbr"].contains($0) }
+                #expect(algorithms.count >= 2 && algorithms.allSatisfy { $0 == "reno" }, "\(namespace): \(ss.output)")
+            }
+            #expect(try bed.stats()["udp_congestion_control_errors"] == 0 && bed.stats(concentrator: false)["udp_congestion_control_errors"] == 0)
             // The IPv4 flow left from the CPE's port set on a pool address.
             let bindings = try bed.bindingsJSON()["bindings"] as? [[String: Any]] ?? []
             let udp = bindings.filter { $0["protocol"] as? String == "udp" }
