@@ -5,6 +5,7 @@ import Logging
 import PlainMode
 import PortSets
 import StreamPlane
+import SystemPackage
 import Syscalls
 import WireFormat
 
@@ -138,6 +139,13 @@ struct ConcentratorCommand: ParsableCommand {
         // Bound and running before any listener exists, so no SYN is accepted ungated; a queue
         // held by another process refuses start-up.
         let udpChannels = packets.udpChannels(shards: shards)
+        if udpChannels != nil {
+            // Records leave as datagrams built in place through raw sockets, opened per loop at
+            // the first binding: without CAP_NET_RAW every binding would fail, so refuse now.
+            do throws(Errno) { try RawSocket.open(family: AF_INET).close() } catch {
+                throw StartupRefusal("UDP needs a raw IPv4 socket (CAP_NET_RAW): \(error); run as root or pass --no-udp")
+            }
+        }
         let packetPlane = try packets.startService(policy: policy, udpChannels: udpChannels, pool: prefixes,
                                                    shards: shards, logger: logger)
         defer { packetPlane?.stop() }

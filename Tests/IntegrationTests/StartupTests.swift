@@ -40,6 +40,21 @@ import Testing
         #expect(result.output.contains("CAP_NET_ADMIN"), "\(result.output)")
     }
 
+    /// UDP bindings send through raw sockets: without CAP_NET_RAW the concentrator refuses at
+    /// start-up instead of failing every binding later (in a namespace of its own).
+    @Test func withoutNetRawTheConcentratorRefusesUDP() throws {
+        try #require(geteuid() == 0, "needs root for a network namespace and to drop a capability")
+        let namespace = "pmraw\(getpid() % 100000)"
+        _ = try Self.plainmode([], prefix: ["ip", "netns", "add", namespace])
+        defer { _ = try? Self.plainmode([], prefix: ["ip", "netns", "del", namespace]) }
+        let exec = ["ip", "netns", "exec", namespace]
+        _ = try Self.plainmode([], prefix: exec + ["sysctl", "-qw", "net.ipv4.tcp_fastopen=3"])
+        let result = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27", "--no-syn-gate"],
+                                        prefix: exec + ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw", "--"])
+        #expect(result.status == 78, "\(result.output)")
+        #expect(result.output.contains("CAP_NET_RAW") && result.output.contains("--no-udp"), "\(result.output)")
+    }
+
     @Test func withoutTheFastOpenServerBitTheConcentratorRefuses() throws {
         try #require(geteuid() == 0, "needs root for a network namespace")
         let namespace = "pmtfo\(getpid() % 100000)"
