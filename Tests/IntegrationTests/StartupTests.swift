@@ -16,6 +16,18 @@ import Testing
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Runs `body` with the `ip netns exec` prefix of a namespace made for it (TFO sysctl
+    /// `fastOpen`), deleted afterwards even when the body throws.
+    static func inNamespace(_ label: String, fastOpen: Int, _ body: ([String]) throws -> Void) throws {
+        try #require(geteuid() == 0, "needs root for a network namespace")
+        let namespace = "pm\(label)\(getpid() % 100000)"
+        _ = try plainmode([], prefix: ["ip", "netns", "add", namespace])
+        defer { _ = try? plainmode([], prefix: ["ip", "netns", "del", namespace]) }
+        let exec = ["ip", "netns", "exec", namespace]
+        _ = try plainmode([], prefix: exec + ["sysctl", "-qw", "net.ipv4.tcp_fastopen=\(fastOpen)"])
+        try body(exec)
+    }
+
     static let common = ["concentrator", "--listen", "127.0.0.1:5999", "--control-socket", "/tmp/plainmode-startup-test.sock"]
 
     @Test(arguments: [
@@ -43,32 +55,24 @@ import Testing
     /// UDP bindings send through raw sockets: without CAP_NET_RAW the concentrator refuses at
     /// start-up instead of failing every binding later (in a namespace of its own).
     @Test func withoutNetRawTheConcentratorRefusesUDP() throws {
-        try #require(geteuid() == 0, "needs root for a network namespace and to drop a capability")
-        let namespace = "pmraw\(getpid() % 100000)"
-        _ = try Self.plainmode([], prefix: ["ip", "netns", "add", namespace])
-        defer { _ = try? Self.plainmode([], prefix: ["ip", "netns", "del", namespace]) }
-        let exec = ["ip", "netns", "exec", namespace]
-        _ = try Self.plainmode([], prefix: exec + ["sysctl", "-qw", "net.ipv4.tcp_fastopen=3"])
-        let result = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27", "--no-syn-gate"],
-                                        prefix: exec + ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw", "--"])
-        #expect(result.status == 78, "\(result.output)")
-        #expect(result.output.contains("CAP_NET_RAW") && result.output.contains("--no-udp"), "\(result.output)")
+        try Self.inNamespace("raw", fastOpen: 3) { exec in
+            let result = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27", "--no-syn-gate"],
+                                            prefix: exec + ["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw", "--"])
+            #expect(result.status == 78, "\(result.output)")
+            #expect(result.output.contains("CAP_NET_RAW") && result.output.contains("--no-udp"), "\(result.output)")
+        }
     }
 
     @Test func withoutTheFastOpenServerBitTheConcentratorRefuses() throws {
-        try #require(geteuid() == 0, "needs root for a network namespace")
-        let namespace = "pmtfo\(getpid() % 100000)"
-        _ = try Self.plainmode([], prefix: ["ip", "netns", "add", namespace])
-        defer { _ = try? Self.plainmode([], prefix: ["ip", "netns", "del", namespace]) }
-        let exec = ["ip", "netns", "exec", namespace]
-        _ = try Self.plainmode([], prefix: exec + ["sysctl", "-qw", "net.ipv4.tcp_fastopen=1"])
-        let concentrator = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27"], prefix: exec)
-        #expect(concentrator.status == 78, "\(concentrator.output)")
-        #expect(concentrator.output.contains("net.ipv4.tcp_fastopen=3"), "\(concentrator.output)")
-        _ = try Self.plainmode([], prefix: exec + ["sysctl", "-qw", "net.ipv4.tcp_fastopen=2"])
-        let cpe = try Self.plainmode(["cpe", "--concentrator", "198.51.100.1:5000", "--control-socket", "/tmp/plainmode-startup-cpe.sock"],
-                                     prefix: exec)
-        #expect(cpe.status == 78, "\(cpe.output)")
-        #expect(cpe.output.contains("net.ipv4.tcp_fastopen=3"), "\(cpe.output)")
+        try Self.inNamespace("tfo", fastOpen: 1) { exec in
+            let concentrator = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27"], prefix: exec)
+            #expect(concentrator.status == 78, "\(concentrator.output)")
+            #expect(concentrator.output.contains("net.ipv4.tcp_fastopen=3"), "\(concentrator.output)")
+            _ = try Self.plainmode([], prefix: exec + ["sysctl", "-qw", "net.ipv4.tcp_fastopen=2"])
+            let cpe = try Self.plainmode(["cpe", "--concentrator", "198.51.100.1:5000", "--control-socket", "/tmp/plainmode-startup-cpe.sock"],
+                                         prefix: exec)
+            #expect(cpe.status == 78, "\(cpe.output)")
+            #expect(cpe.output.contains("net.ipv4.tcp_fastopen=3"), "\(cpe.output)")
+        }
     }
 }
