@@ -161,9 +161,7 @@ static int do_send(int argc, char **argv) {
 
     int fd = socket(to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) die("socket");
-    int sndbuf = 4 << 20;
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf))
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, 4 << 20);
     /* a held-up path (a stalled NFQUEUE consumer) must not block past the duration */
     struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -223,14 +221,8 @@ static int do_sink(int argc, char **argv) {
 
     int fd = socket(local.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) die("socket");
-    int rcvbuf = 32 << 20;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf))
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    if (echo) {
-        int sndbuf = 8 << 20;
-        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf))
-            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-    }
+    set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, 32 << 20);
+    if (echo) set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, 8 << 20);
     if (bind(fd, (struct sockaddr *)&local, locallen)) die("bind");
 
     uint8_t *bufs = malloc((size_t)RECV_BATCH * SLOT_BYTES);

@@ -1,6 +1,6 @@
 /* udpcommon.h - what the packet benchmarks' UDP tools share (included, static): the monotonic
  * clock, numeric address parsing for ADDR PORT and --bind, and the big-endian fields of the
- * datagram header (sequence number, send time). */
+ * datagram header (sequence number, send time), forced socket buffer sizes. */
 #ifndef PLAINMODE_BENCH_UDPCOMMON_H
 #define PLAINMODE_BENCH_UDPCOMMON_H
 
@@ -55,6 +55,13 @@ static int parse_bind(const char *text, struct sockaddr_storage *out, socklen_t 
         } else strcpy(host, text);
     }
     return resolve(host, port, out, len);
+}
+
+/* Socket buffer of `bytes`: the *FORCE option passes the sysctl cap with CAP_NET_ADMIN, the
+ * plain one is the capped fallback. */
+static inline void set_buffer(int fd, int force_option, int option, int bytes) {
+    if (setsockopt(fd, SOL_SOCKET, force_option, &bytes, sizeof bytes))
+        setsockopt(fd, SOL_SOCKET, option, &bytes, sizeof bytes);
 }
 
 static void put_be64(uint8_t *p, uint64_t v) { v = htobe64(v); memcpy(p, &v, 8); }

@@ -184,9 +184,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
             socket = try Socket.stream(family: concentrator.family, protocolNumber: Socket.mptcp)
             do {
                 try socket.enableFastOpenClientWithoutCookie()
-                if let name = settings.congestionControl {
-                    do throws(Errno) { try socket.setCongestionControl(name) } catch { counters.add(.congestionControlErrors) }
-                }
+                socket.setCongestionControl(settings.congestionControl, counting: counters)
                 var writer = RecordWriter(socket: socket, backlogLimit: settings.backlogLimit, isConnecting: true)
                 let sent = settings.synData ? try socket.connectSendingFastOpen(to: concentrator, opening) : 0
                 if !settings.synData { _ = try socket.connect(to: concentrator) }
@@ -267,9 +265,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
             do throws(UDPFramingError) {
                 try flow.decoder.decode(bytes) { payload in
                     counters.add(.recordsReceived)
-                    sender.send(payload, from: flow.key.remote, to: flow.key.lan)
-                    // Gathered across reads: it lies in the decoder's buffer, which its next copy reuses.
-                    if !bytes.encloses(payload) { sender.flush() }
+                    sender.send(payload, from: flow.key.remote, to: flow.key.lan, decodedFrom: bytes)
                 }
                 sender.flush()
             } catch {

@@ -47,11 +47,7 @@ extension RelayLoop {
         let largest = min(UDPDatagramHeaders.largestPayload(for: remote.address), UDPFraming.largestRecordPayload)
         connections[slot].datagrams = DatagramLeg(key: key, maximumDatagramSize: largest)
         connections[slot].phase = .datagrams
-        if let name = udp.congestionControl {
-            do throws(Errno) { try connections[slot].downstream.setCongestionControl(name) } catch {
-                udpCounters.add(.congestionControlErrors)
-            }
-        }
+        connections[slot].downstream.setCongestionControl(udp.congestionControl, counting: udpCounters)
         connections[slot].lastActivity = now
         udpCounters.add(.bindingsOpened)
         udpCounters.add(.bindingsOpen)
@@ -79,9 +75,7 @@ extension RelayLoop {
             do throws(UDPFramingError) {
                 try leg.decoder.decode(bytes) { payload in
                     counters.add(.recordsReceived)
-                    sender.send(payload, from: source, to: destination)
-                    // Gathered across reads: it lies in the decoder's buffer, which its next copy reuses.
-                    if !bytes.encloses(payload) { sender.flush() }
+                    sender.send(payload, from: source, to: destination, decodedFrom: bytes)
                 }
                 sender.flush()
             } catch {

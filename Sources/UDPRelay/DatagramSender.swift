@@ -50,6 +50,15 @@ public final class DatagramSender {
         if batch.isFull { flush() }
     }
 
+    /// Queues a payload a `UDPFrameDecoder` handed out while decoding `read`: one gathered
+    /// across reads lies in the decoder's own buffer, which its next copy reuses, so it goes at
+    /// once; the rest wait for `flush()`, due before `read` is overwritten.
+    public func send(_ payload: UnsafeRawBufferPointer, from source: Endpoint, to destination: Endpoint,
+                     decodedFrom read: UnsafeRawBufferPointer) {
+        send(payload, from: source, to: destination)
+        if !read.encloses(payload) { flush() }
+    }
+
     /// Sends what is queued.
     public func flush() {
         guard !batch.isEmpty, let socket = batchIsIPv4 ? ipv4 : ipv6 else { return }

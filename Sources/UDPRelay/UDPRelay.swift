@@ -4,6 +4,8 @@
 /// (`DatagramSender`). The concentrator's UDP bindings live in `UDPChannelTable`, shared by the
 /// relay loops that own the connections and the queue workers that carry Internet datagrams.
 public import Counters
+public import Syscalls
+import SystemPackage
 
 /// Every UDP event either role counts (`ctl stats` keys); one instance per writer thread.
 public enum UDPCounter: Int, CounterName {
@@ -49,3 +51,12 @@ public enum UDPCounter: Int, CounterName {
 }
 
 public typealias UDPCounters = AtomicCounters<UDPCounter>
+
+extension Socket {
+    /// --udp-congestion-control on a connection that carries UDP (nil: the kernel's default);
+    /// a refusal leaves the default and is counted.
+    public func setCongestionControl(_ name: String?, counting counters: UDPCounters) {
+        guard let name else { return }
+        do throws(Errno) { try setCongestionControl(name) } catch { counters.add(.congestionControlErrors) }
+    }
+}
