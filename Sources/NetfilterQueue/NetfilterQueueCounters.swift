@@ -5,6 +5,8 @@ public enum NetfilterQueueCounter: Int, CounterName {
     case received, accepted, dropped
     /// ENOBUFS on receive: the kernel could not deliver some messages (with fail-open they passed).
     case receiveOverruns
+    /// `recvmmsg` calls: with `received`, how many packets one system call brings.
+    case receiveCalls
     case receiveErrors, unexpectedMessages
     case verdictSends, verdictErrors
 
@@ -14,6 +16,7 @@ public enum NetfilterQueueCounter: Int, CounterName {
         case .accepted: "nfq_accepted"
         case .dropped: "nfq_dropped"
         case .receiveOverruns: "nfq_receive_overruns"
+        case .receiveCalls: "nfq_receive_calls"
         case .receiveErrors: "nfq_receive_errors"
         case .unexpectedMessages: "nfq_unexpected_messages"
         case .verdictSends: "nfq_verdict_sends"

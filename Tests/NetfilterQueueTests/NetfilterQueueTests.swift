@@ -58,12 +58,13 @@ import Testing
     }
 
     /// 256 datagrams queued before the first receive (so bursts are full), each given `verdict`;
-    /// returns how many reached the receiver, the verdict sends and the queue's drop count.
+    /// returns how many reached the receiver, the verdict sends, the receive system calls and the
+    /// queue's drop count.
     static func answerFullBursts(_ namespace: Namespace, queue number: UInt16, with verdict: Verdict) throws
-        -> (delivered: Int, sends: Int, dropped: Int)
+        -> (delivered: Int, sends: Int, receives: Int, dropped: Int)
     {
         try namespace.queueUDP(port: port, queue: number)
-        return try namespace.onThread { () throws -> (Int, Int, Int) in
+        return try namespace.onThread { () throws -> (Int, Int, Int, Int) in
             let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: number))
             defer { queue.close() }
             let receiver = try UDPSocket(bindingLoopbackPort: port)
@@ -76,7 +77,7 @@ import Testing
             while seen < 256 && ContinuousClock.now < deadline { seen += queue.processBurst(timeoutMilliseconds: 100) { _ in verdict } }
             var delivered = 0
             while delivered < 256, receiver.receive(timeoutMilliseconds: verdict == .accept ? 1000 : 300) != nil { delivered += 1 }
-            return (delivered, queue.counters[.verdictSends], queue.counters[.dropped])
+            return (delivered, queue.counters[.verdictSends], queue.counters[.receiveCalls], queue.counters[.dropped])
         }
     }
 
@@ -86,6 +87,8 @@ import Testing
             #expect(result.delivered == 256)
             // 256 packets in bursts of at most 64: one batch verdict per burst.
             #expect(result.sends >= 4 && result.sends < 64, "verdict sends: \(result.sends)")
+            // Up to 16 packets per recvmmsg: 256 packets take at least 16 calls, far fewer than 256.
+            #expect(result.receives >= 16 && result.receives <= 64, "receive calls: \(result.receives)")
         }
     }
 
