@@ -184,7 +184,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
             socket = try Socket.stream(family: concentrator.family, protocolNumber: Socket.mptcp)
             do {
                 try socket.enableFastOpenClientWithoutCookie()
-                socket.setCongestionControl(settings.congestionControl, counting: counters)
+                socket.apply(settings.connectionTuning, counting: counters)
                 var writer = RecordWriter(socket: socket, backlogLimit: settings.backlogLimit, isConnecting: true)
                 let sent = settings.synData ? try socket.connectSendingFastOpen(to: concentrator, opening) : 0
                 if !settings.synData { _ = try socket.connect(to: concentrator) }

@@ -2,7 +2,7 @@ public import SystemPackage
 public import Logging
 public import NetfilterQueue
 public import Syscalls
-import UDPRelay
+public import UDPRelay
 public import WireFormat
 import Synchronization
 
@@ -26,15 +26,15 @@ public struct CPEUDPSettings: Sendable {
     public var idleTimeout: Duration
     public var connectTimeout: Duration
     public var backlogLimit: Int
-    /// TCP congestion control for the flows' connections; nil: the kernel's default.
-    public var congestionControl: String?
+    /// Congestion control and socket buffers of the flows' connections.
+    public var connectionTuning: UDPConnectionTuning
 
     public init(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?, includeSourceIPv4: Bool = false,
                 includeSourceIPv6: Bool = true, subtype: UInt8, destinations: [IPPrefix] = [],
                 ports: [ClosedRange<UInt16>] = [], pathMTU: Int = 1500, synData: Bool = true,
                 idleTimeout: Duration = .seconds(300), connectTimeout: Duration = .seconds(10), backlogLimit: Int = 32768,
-                congestionControl: String? = nil) {
-        self.congestionControl = congestionControl
+                connectionTuning: UDPConnectionTuning = UDPConnectionTuning()) {
+        self.connectionTuning = connectionTuning
         self.concentratorIPv4 = concentratorIPv4
         self.concentratorIPv6 = concentratorIPv6
         self.includeSourceIPv4 = includeSourceIPv4

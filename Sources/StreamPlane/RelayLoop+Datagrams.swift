@@ -47,7 +47,7 @@ extension RelayLoop {
         let largest = min(UDPDatagramHeaders.largestPayload(for: remote.address), UDPFraming.largestRecordPayload)
         connections[slot].datagrams = DatagramLeg(key: key, maximumDatagramSize: largest)
         connections[slot].phase = .datagrams
-        connections[slot].downstream.setCongestionControl(udp.congestionControl, counting: udpCounters)
+        connections[slot].downstream.apply(udp.connectionTuning, counting: udpCounters)
         connections[slot].lastActivity = now
         udpCounters.add(.bindingsOpened)
         udpCounters.add(.bindingsOpen)

@@ -50,13 +50,14 @@ public struct ConcentratorUDPSettings: Sendable {
     public var channels: UDPChannelTable
     /// A binding with no datagram either way for this long is closed with MP_FASTCLOSE.
     public var idleTimeout: Duration
-    /// TCP congestion control for the bindings' connections; nil: the kernel's default.
-    public var congestionControl: String?
+    /// Congestion control and socket buffers of the bindings' connections.
+    public var connectionTuning: UDPConnectionTuning
 
-    public init(channels: UDPChannelTable, idleTimeout: Duration = .seconds(300), congestionControl: String? = nil) {
+    public init(channels: UDPChannelTable, idleTimeout: Duration = .seconds(300),
+                connectionTuning: UDPConnectionTuning = UDPConnectionTuning()) {
         self.channels = channels
         self.idleTimeout = idleTimeout
-        self.congestionControl = congestionControl
+        self.connectionTuning = connectionTuning
     }
 }
 

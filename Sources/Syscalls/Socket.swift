@@ -77,6 +77,17 @@ public struct Socket: Hashable, Sendable {
         if result != 0 { throw Errno(rawValue: errno) }
     }
 
+    /// SO_SNDBUFFORCE: a fixed send buffer of `bytes` (the kernel doubles it for its bookkeeping),
+    /// past net.core.wmem_max and without autotuning. EPERM without CAP_NET_ADMIN.
+    public func setSendBufferForced(_ bytes: Int32) throws(Errno) {
+        try setOption(level: SOL_SOCKET, name: SO_SNDBUFFORCE, bytes)
+    }
+
+    /// SO_RCVBUFFORCE: a fixed receive buffer, as `setSendBufferForced` (on MPTCP, every subflow too).
+    public func setReceiveBufferForced(_ bytes: Int32) throws(Errno) {
+        try setOption(level: SOL_SOCKET, name: SO_RCVBUFFORCE, bytes)
+    }
+
     /// Client side: send SYN data without a cookie.
     public func enableFastOpenClientWithoutCookie() throws(Errno) {
         try setOption(level: Int32(IPPROTO_TCP), name: PLAINMODE_TCP_FASTOPEN_NO_COOKIE, 1)

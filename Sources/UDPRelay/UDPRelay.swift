@@ -19,6 +19,8 @@ public enum UDPCounter: Int, CounterName {
     case bindingsOpened, bindingsClosed, bindingsOpen, bindingIdleTimeouts, bindingOpenErrors, noConcentratorForFamily
     /// --udp-congestion-control could not be set on a connection (it keeps the kernel's default).
     case congestionControlErrors
+    /// --udp-send-buffer or --udp-receive-buffer could not be set (that buffer stays autotuned).
+    case socketBufferErrors
 
     public var name: String {
         switch self {
@@ -46,17 +48,48 @@ public enum UDPCounter: Int, CounterName {
         case .bindingOpenErrors: "udp_binding_open_errors"
         case .noConcentratorForFamily: "udp_no_concentrator_for_family"
         case .congestionControlErrors: "udp_congestion_control_errors"
+        case .socketBufferErrors: "udp_socket_buffer_errors"
         }
     }
 }
 
 public typealias UDPCounters = AtomicCounters<UDPCounter>
 
+/// How both roles tune the MPTCP connections that carry UDP: --udp-congestion-control,
+/// --udp-send-buffer and --udp-receive-buffer.
+public struct UDPConnectionTuning: Sendable, Equatable {
+    /// Measured on the namespace testbed (Bench/README.md, "Packet plane"): with the kernel's
+    /// autotuning a connection carrying 1 Gbit/s of datagrams keeps buffers sized to the path's
+    /// tiny round trip, so a receiver a few milliseconds late closes the window and records are
+    /// dropped; these fixed sizes carried 1200-byte datagrams at 90 000/s without a drop.
+    public static let defaultSendBuffer: Int32 = 4 << 20
+    public static let defaultReceiveBuffer: Int32 = 8 << 20
+
+    /// TCP congestion control of every subflow; nil: the kernel's default.
+    public var congestionControl: String?
+    /// SO_SNDBUFFORCE / SO_RCVBUFFORCE bytes (the kernel doubles them); 0: the kernel's autotuning.
+    public var sendBuffer: Int32
+    public var receiveBuffer: Int32
+
+    public init(congestionControl: String? = nil, sendBuffer: Int32 = defaultSendBuffer,
+                receiveBuffer: Int32 = defaultReceiveBuffer) {
+        self.congestionControl = congestionControl
+        self.sendBuffer = sendBuffer
+        self.receiveBuffer = receiveBuffer
+    }
+}
+
 extension Socket {
-    /// --udp-congestion-control on a connection that carries UDP (nil: the kernel's default);
-    /// a refusal leaves the default and is counted.
-    public func setCongestionControl(_ name: String?, counting counters: UDPCounters) {
-        guard let name else { return }
+    /// Applies `tuning` to a connection that carries UDP, before its subflows exist where it can
+    /// (the CPE) so they inherit it; a refusal keeps the kernel's default and is counted.
+    public func apply(_ tuning: UDPConnectionTuning, counting counters: UDPCounters) {
+        do throws(Errno) {
+            if tuning.sendBuffer > 0 { try setSendBufferForced(tuning.sendBuffer) }
+            if tuning.receiveBuffer > 0 { try setReceiveBufferForced(tuning.receiveBuffer) }
+        } catch {
+            counters.add(.socketBufferErrors)
+        }
+        guard let name = tuning.congestionControl else { return }
         do throws(Errno) { try setCongestionControl(name) } catch { counters.add(.congestionControlErrors) }
     }
 }

@@ -59,7 +59,7 @@ struct CPEUDPOptions: ParsableArguments {
             includeSourceIPv6: sourceIPv6, subtype: subtype, destinations: try destinationPrefixes(),
             ports: try portRanges(), pathMTU: udpPathMtu, synData: udpSynData,
             idleTimeout: udpFlows.idleTimeout, backlogLimit: udpFlows.udpBacklog,
-            congestionControl: udpFlows.udpCongestionControl)
+            connectionTuning: udpFlows.connectionTuning)
         var template = queueOptions.template()
         // A UDP GSO super-packet (a LAN sender's UDP_SEGMENT) holds several datagrams and NFQUEUE
         // does not say where they split: the kernel segments before queueing.

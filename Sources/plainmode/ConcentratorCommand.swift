@@ -151,7 +151,7 @@ struct ConcentratorCommand: ParsableCommand {
         defer { packetPlane?.stop() }
         let udp = udpChannels.map {
             ConcentratorUDPSettings(channels: $0, idleTimeout: packets.udpFlows.idleTimeout,
-                                    congestionControl: packets.udpFlows.udpCongestionControl)
+                                    connectionTuning: packets.udpFlows.connectionTuning)
         }
         let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,

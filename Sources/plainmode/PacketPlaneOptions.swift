@@ -100,9 +100,20 @@ struct UDPFlowOptions: ParsableArguments {
     @Option(help: ArgumentHelp("TCP congestion control of the MPTCP connections that carry UDP (all their subflows), e.g. cubic or bbr; default: the kernel's (net.ipv4.tcp_congestion_control). Checked at start-up against tcp_available_congestion_control.", valueName: "name"))
     var udpCongestionControl: String?
 
+    @Option(help: ArgumentHelp("Send buffer of each MPTCP connection that carries UDP, fixed (SO_SNDBUFFORCE; the kernel doubles it): what the connection holds while the other end is late before records are dropped. 0: the kernel's autotuning, which on short round trips stays too small for a fast flow.", valueName: "bytes"))
+    var udpSendBuffer: Int32 = UDPConnectionTuning.defaultSendBuffer
+
+    @Option(help: ArgumentHelp("Receive buffer of each MPTCP connection that carries UDP, fixed (SO_RCVBUFFORCE; the kernel doubles it), so a late reader does not close the window. 0: the kernel's autotuning.", valueName: "bytes"))
+    var udpReceiveBuffer: Int32 = UDPConnectionTuning.defaultReceiveBuffer
+
     func validate() throws {
         guard udpIdleTimeout > 0 else { throw ValidationError("--udp-idle-timeout must be positive") }
         guard (0...(1 << 24)).contains(udpBacklog) else { throw ValidationError("--udp-backlog must be 0...16777216") }
+        for (flag, bytes) in [("--udp-send-buffer", udpSendBuffer), ("--udp-receive-buffer", udpReceiveBuffer)] {
+            guard bytes == 0 || (4096...(1 << 30)).contains(bytes) else {
+                throw ValidationError("\(flag) must be 0 (kernel autotuning) or 4096...1073741824 bytes, got \(bytes)")
+            }
+        }
         if let name = udpCongestionControl {
             guard !name.isEmpty, name.utf8.count < 16, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
                 throw ValidationError("--udp-congestion-control: '\(name)' is not a congestion control name")
@@ -126,6 +137,10 @@ struct UDPFlowOptions: ParsableArguments {
     }
 
     var idleTimeout: Duration { .milliseconds(Int64(udpIdleTimeout * 1000)) }
+
+    var connectionTuning: UDPConnectionTuning {
+        UDPConnectionTuning(congestionControl: udpCongestionControl, sendBuffer: udpSendBuffer, receiveBuffer: udpReceiveBuffer)
+    }
 }
 
 /// The NFQUEUE flags both roles share: which queues (one worker thread each) and how long.

@@ -44,6 +44,21 @@ import Testing
         #expect(result.output.contains(expected), "\(result.output)")
     }
 
+    /// Out-of-range UDP tuning flags are usage errors (status 64) in both roles, before any set-up.
+    @Test(arguments: [
+        (["--udp-send-buffer", "10"], "--udp-send-buffer must be 0"),
+        (["--udp-receive-buffer=-1"], "--udp-receive-buffer must be 0"),
+        (["--udp-receive-buffer", "2000000000"], "got 2000000000"),
+        (["--udp-backlog", "99999999"], "--udp-backlog must be"),
+    ])
+    func udpTuningOutOfRangeIsAUsageError(arguments: [String], expected: String) throws {
+        for role in [Self.common + ["--pool", "192.0.2.128/27"], ["cpe", "--concentrator", "127.0.0.1:5999"]] {
+            let result = try Self.plainmode(role + arguments)
+            #expect(result.status == 64, "\(result.output)")
+            #expect(result.output.contains(expected), "\(result.output)")
+        }
+    }
+
     @Test func withoutNetAdminTheDaemonRefuses() throws {
         try #require(geteuid() == 0, "needs root to drop a capability")
         let result = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27"],

@@ -48,11 +48,12 @@ import Testing
     /// 10 000 datagrams of random sizes (1..1400 bytes) over IPv4 and over IPv6, eight in flight,
     /// each reply checked byte for byte: no loss on an unshaped testbed, and every one of them
     /// went through both packet planes (not the ordinary route). Both daemons run with
-    /// --udp-congestion-control reno, which every subflow of both connections must show.
+    /// --udp-congestion-control reno and non-default socket buffers, which every subflow of both
+    /// connections must show.
     @Test func tenThousandDatagramsEchoByteExactOverIPv4AndIPv6() async throws {
         try await Testbed.with("udpecho") { bed in
-            let reno = ["--udp-congestion-control", "reno"]
-            try Self.startBondedUDP(bed, concentrator: reno, cpe: reno)
+            let tuning = ["--udp-congestion-control", "reno", "--udp-send-buffer", "3000000", "--udp-receive-buffer", "5000000"]
+            try Self.startBondedUDP(bed, concentrator: tuning, cpe: tuning)
             try Self.startEcho(bed, port: Self.echoPort)
             for (index, address) in [Testbed.serverV4, Testbed.serverV6].enumerated() {
                 let cpeBefore = try bed.stats(concentrator: false)
@@ -71,13 +72,21 @@ import Testing
                 #expect(Self.moved(cpeBefore, cpeAfter, "udp_bindings_opened") == 1, "\(address): one flow, one connection")
                 #expect(cpeAfter["udp_records_dropped_backlog_full"] == 0 && concAfter["inbound_udp_records_dropped_backlog_full"] == 0)
             }
-            // Every subflow of the two flows (IPv4, IPv6), at both ends, runs the chosen algorithm.
+            // Every subflow of the two flows (IPv4, IPv6), at both ends, runs the chosen algorithm
+            // and has the fixed buffers (the kernel doubles the bytes asked for).
             for namespace in [bed.conc, bed.cpe] {
-                let ss = try bed.run(namespace, ["ss", "-tinH", "state", "established", "( sport = :5000 or dport = :5000 )"])
-                let algorithms = ss.output.split(whereSeparator: \.isWhitespace).filter { ["reno", "cubic", "bbr"].contains($0) }
+                let ss = try bed.run(namespace, ["ss", "-timnH", "state", "established", "( sport = :5000 or dport = :5000 )"])
+                let words = ss.output.split(whereSeparator: \.isWhitespace)
+                let algorithms = words.filter { ["reno", "cubic", "bbr"].contains($0) }
                 #expect(algorithms.count >= 2 && algorithms.allSatisfy { $0 == "reno" }, "\(namespace): \(ss.output)")
+                let memory = words.filter { $0.hasPrefix("skmem:(") }
+                #expect(memory.count >= 2 && memory.allSatisfy { $0.contains(",rb10000000,") && $0.contains(",tb6000000,") },
+                        "\(namespace): \(ss.output)")
             }
-            #expect(try bed.stats()["udp_congestion_control_errors"] == 0 && bed.stats(concentrator: false)["udp_congestion_control_errors"] == 0)
+            for concentrator in [true, false] {
+                let stats = try bed.stats(concentrator: concentrator)
+                #expect(stats["udp_congestion_control_errors"] == 0 && stats["udp_socket_buffer_errors"] == 0, "\(stats)")
+            }
             // The IPv4 flow left from the CPE's port set on a pool address.
             let bindings = try bed.bindingsJSON()["bindings"] as? [[String: Any]] ?? []
             let udp = bindings.filter { $0["protocol"] as? String == "udp" }
