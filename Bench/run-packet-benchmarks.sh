@@ -77,7 +77,9 @@
 #    half the flat-out sender rate between the best passing rate and the lowest failing one. A
 #    trial is `udpblast send --rate R --warmup WARMUP --duration TRIAL` (warm-up datagrams are
 #    marked and left out by the sink: a connection idle since the last trial starts again from
-#    a small window); pass = loss <= LOSS_PCT. Every trial is listed in $OUT/trials.tsv.
+#    a small window); pass = loss <= LOSS_PCT. Every trial is listed in $OUT/trials.tsv, a
+#    plainmode one with where its datagrams went (the concentrator's nfq_received and both
+#    daemons' records dropped for a full backlog, warm-up included).
 #    Efficiency: one trial at EFFICIENCY_RATE per system and size; the whole box's busy time
 #    from /proc/stat over the measured part (less 0.5 s at each end) x CPUs / received rate.
 # 2. SYN gate, conc rules with --udp as in the plainmode configuration, the concentrator daemon
@@ -507,7 +509,7 @@ bonded_throughput() {   # round size
 # more than that, the sender was the limit and its received rate stands. Else trials, each
 # WARMUP s (not counted) then TRIAL s at a rate: SEARCH_STEPS bisections between the best
 # passing rate (from 0) and the lowest failing one (at first the flat-out sender rate).
-TRIAL_SENT=0 TRIAL_RECEIVED=0 TRIAL_PPS=0 TRIAL_CPU_US=0
+TRIAL_SENT=0 TRIAL_RECEIVED=0 TRIAL_PPS=0 TRIAL_CPU_US=0 TRIAL_WHERE="-"
 cpu_sample() { awk '/^cpu / {idle = $5 + $6; total = 0; for (i = 2; i <= NF; i++) total += $i; print total, idle}' /proc/stat; }
 # A trial; TRIAL_CPU_US is the whole box's CPU time per received datagram (us, all CPUs: both
 # daemons or nfq_accept, the sender, the sink and the kernel's work for them), sampled from
@@ -518,6 +520,10 @@ trial() {   # system size rate tag
         spawn "nfq_accept.$tag" "$CONC" "$NFQ_ACCEPT" -q "$QUEUES" --max-seconds $((WARMUP + TRIAL + SETTLE + 60))
         nfq=$BG_PID
         wait_for 10 grep -q ready "$OUT/nfq_accept.$tag.log" || die "nfq_accept did not start: $(cat "$OUT/nfq_accept.$tag.log")"
+    fi
+    if [[ $sys == plainmode ]]; then
+        stats_to conc "$OUT/stats/$tag.conc.before.json"
+        stats_to cpe "$OUT/stats/$tag.cpe.before.json"
     fi
     start_sink "$tag"
     { sleep "$WARMUP.5"; cpu_sample; sleep "$((TRIAL - 1))"; cpu_sample; } >"$OUT/cpu.$tag.txt" &
@@ -531,6 +537,17 @@ trial() {   # system size rate tag
     stop_sink "$tag"
     [[ -z $nfq ]] || stop_pid "$nfq"
     TRIAL_SENT=$(pkt get "$SEND_OUT" sent) TRIAL_RECEIVED=$(pkt get "$SINK_OUT" received) TRIAL_PPS=$(pkt get "$SINK_OUT" pps)
+    TRIAL_WHERE="-"
+    if [[ $sys == plainmode ]]; then
+        # Where datagrams went, warm-up included: taken by the concentrator's queue, records it
+        # dropped (binding backlog full), records the CPE dropped.
+        local b=$OUT/stats/$tag
+        stats_to conc "$b.conc.after.json"
+        stats_to cpe "$b.cpe.after.json"
+        TRIAL_WHERE="queued $(pkt delta "$b.conc.before.json" "$b.conc.after.json" nfq_received)"
+        TRIAL_WHERE+=" conc_dropped $(pkt delta "$b.conc.before.json" "$b.conc.after.json" inbound_udp_records_dropped_backlog_full)"
+        TRIAL_WHERE+=" cpe_dropped $(pkt delta "$b.cpe.before.json" "$b.cpe.after.json" udp_records_dropped_backlog_full)"
+    fi
     TRIAL_CPU_US=$(awk -v cpus="$(nproc)" -v pps="$TRIAL_PPS" 'NR == 1 {t0 = $1; i0 = $2} NR == 2 {t = $1 - t0; i = $2 - i0}
         END {printf "%.2f", (NR == 2 && t > 0 && pps > 0) ? (t - i) / t * cpus * 1e6 / pps : 0}' "$OUT/cpu.$tag.txt")
 }
@@ -559,8 +576,8 @@ sustained() {   # system round size
         trial "$sys" "$size" "$rate" "sustained.$sys.r$r.s$size.$rate"
         loss=100
         ((TRIAL_SENT == 0)) || loss=$(calc "100 * ($TRIAL_SENT - $TRIAL_RECEIVED) / $TRIAL_SENT")
-        echo "   round $r $sys ${size} B: offered $rate/s, sent $TRIAL_SENT, received $TRIAL_RECEIVED, loss $loss%" >&2
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$r" "$size" "$rate" "$TRIAL_SENT" "$TRIAL_RECEIVED" "$loss" >>"$OUT/trials.tsv"
+        echo "   round $r $sys ${size} B: offered $rate/s, sent $TRIAL_SENT, received $TRIAL_RECEIVED, loss $loss% ($TRIAL_WHERE)" >&2
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$r" "$size" "$rate" "$TRIAL_SENT" "$TRIAL_RECEIVED" "$loss" "$TRIAL_WHERE" >>"$OUT/trials.tsv"
         if awk "BEGIN {exit !($loss <= $LOSS_PCT)}"; then
             lo=$rate best=$TRIAL_PPS
         else
