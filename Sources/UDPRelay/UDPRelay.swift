@@ -83,11 +83,11 @@ extension Socket {
     /// Applies `tuning` to a connection that carries UDP, before its subflows exist where it can
     /// (the CPE) so they inherit it; a refusal keeps the kernel's default and is counted.
     public func apply(_ tuning: UDPConnectionTuning, counting counters: UDPCounters) {
-        do throws(Errno) {
-            if tuning.sendBuffer > 0 { try setSendBufferForced(tuning.sendBuffer) }
-            if tuning.receiveBuffer > 0 { try setReceiveBufferForced(tuning.receiveBuffer) }
-        } catch {
-            counters.add(.socketBufferErrors)
+        if tuning.sendBuffer > 0 {
+            do throws(Errno) { try setSendBufferForced(tuning.sendBuffer) } catch { counters.add(.socketBufferErrors) }
+        }
+        if tuning.receiveBuffer > 0 {
+            do throws(Errno) { try setReceiveBufferForced(tuning.receiveBuffer) } catch { counters.add(.socketBufferErrors) }
         }
         guard let name = tuning.congestionControl else { return }
         do throws(Errno) { try setCongestionControl(name) } catch { counters.add(.congestionControlErrors) }
