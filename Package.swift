@@ -76,7 +76,7 @@ let package = Package(
         // The NFQUEUE engine: one netlink socket per queue, packets read in place, batched verdicts.
         .target(
             name: "NetfilterQueue",
-            dependencies: ["CNetfilterQueue", "Counters", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CNetfilterQueue", "CSyscalls", "Counters", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         // What the packet plane does with queued packets: the read-only SYN gate and its workers.

@@ -13,10 +13,6 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
 
 /// MNL_SOCKET_BUFFER_SIZE is a function-like macro (it calls getpagesize()).
 static inline size_t plainmode_mnl_socket_buffer_size(void) {
@@ -116,32 +112,6 @@ static inline int plainmode_nlmsg_error(const struct nlmsghdr *nlh, uint32_t *se
     const struct nlmsgerr *err = mnl_nlmsg_get_payload(nlh);
     *seq = nlh->nlmsg_seq;
     return -err->error;
-}
-
-/// Most messages one `plainmode_nfq_receive_many` call takes (one netlink message per queued packet).
-#define PLAINMODE_NFQ_RECEIVE_SLOTS 16
-
-/// recvmmsg(2), non-blocking, into `count` slots of `slot_size` bytes laid end to end at `base`:
-/// one syscall for up to 16 queued packets instead of one each. `lengths[i]` gets message i's
-/// size, or 0 when it did not fit its slot (MSG_TRUNC). Returns the messages received (fewer than
-/// `count` means the socket is drained) or -1 with errno. Called through syscall(2) because glibc
-/// declares recvmmsg and struct mmsghdr only under _GNU_SOURCE.
-static inline int plainmode_nfq_receive_many(int fd, void *base, size_t slot_size, unsigned count, uint32_t *lengths) {
-    struct { struct msghdr header; unsigned int length; } messages[PLAINMODE_NFQ_RECEIVE_SLOTS];
-    struct iovec vectors[PLAINMODE_NFQ_RECEIVE_SLOTS];
-    if (count > PLAINMODE_NFQ_RECEIVE_SLOTS) count = PLAINMODE_NFQ_RECEIVE_SLOTS;
-    memset(messages, 0, sizeof messages);
-    for (unsigned i = 0; i < count; i++) {
-        vectors[i].iov_base = (char *)base + i * slot_size;
-        vectors[i].iov_len = slot_size;
-        messages[i].header.msg_iov = &vectors[i];
-        messages[i].header.msg_iovlen = 1;
-    }
-    long received = syscall(SYS_recvmmsg, fd, messages, count, MSG_DONTWAIT, NULL);
-    for (long i = 0; i < received; i++) {
-        lengths[i] = (messages[i].header.msg_flags & MSG_TRUNC) ? 0 : messages[i].length;
-    }
-    return (int)received;
 }
 
 #endif

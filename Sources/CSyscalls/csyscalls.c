@@ -25,6 +25,10 @@ int plainmode_sendmmsg(int fd, struct plainmode_mmsghdr *messages, unsigned int 
     return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
 }
 
+int plainmode_recvmmsg(int fd, struct plainmode_mmsghdr *messages, unsigned int count, int flags) {
+    return recvmmsg(fd, (struct mmsghdr *)messages, count, flags, NULL);
+}
+
 int plainmode_set_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
 
 int plainmode_set_thread_name(pthread_t thread, const char *name) { return pthread_setname_np(thread, name); }

@@ -4,6 +4,7 @@
 /// a closure and return a `Verdict`; every raw pointer stays in this module and the C shim.
 import SystemPackage
 import CNetfilterQueue
+import CSyscalls
 import Glibc
 
 /// One NFQUEUE queue bound by this process. Not thread-safe: it is handed to one worker thread,
@@ -16,7 +17,9 @@ public final class NetfilterQueue: @unchecked Sendable {
     private let receiveBuffer: UnsafeMutableRawBufferPointer
     private let slotSize: Int
     private let receiveSlots: Int
-    private let messageLengths: UnsafeMutableBufferPointer<UInt32>
+    /// One `mmsghdr` and iovec per slot, built once: `recvmmsg` only fills in lengths and flags.
+    private let slotMessages: UnsafeMutablePointer<plainmode_mmsghdr>
+    private let slotVectors: UnsafeMutablePointer<iovec>
     private var verdicts: VerdictBatch
     private var sequence: UInt32 = 1
 
@@ -39,9 +42,17 @@ public final class NetfilterQueue: @unchecked Sendable {
         self.socket = socket
         // A slot holds one whole GSO packet (64 KiB) plus its netlink and nfqueue headers.
         slotSize = Int(configuration.copyRange) + 4096
-        receiveSlots = min(configuration.burst, Int(PLAINMODE_NFQ_RECEIVE_SLOTS))
+        receiveSlots = min(configuration.burst, Self.mostMessagesPerReceive)
         receiveBuffer = .allocate(byteCount: slotSize * receiveSlots, alignment: 8)
-        messageLengths = .allocate(capacity: receiveSlots)
+        slotVectors = .allocate(capacity: receiveSlots)
+        slotMessages = .allocate(capacity: receiveSlots)
+        for slot in 0..<receiveSlots {
+            (slotVectors + slot).initialize(to: iovec(iov_base: receiveBuffer.baseAddress! + slot * slotSize, iov_len: slotSize))
+            var message = plainmode_mmsghdr()
+            message.msg_hdr.msg_iov = slotVectors + slot
+            message.msg_hdr.msg_iovlen = 1
+            (slotMessages + slot).initialize(to: message)
+        }
         verdicts = VerdictBatch(capacity: configuration.burst)
         do {
             try configureSocket()
@@ -59,9 +70,13 @@ public final class NetfilterQueue: @unchecked Sendable {
         }
     }
 
+    /// Most queued packets one `recvmmsg` takes (one netlink message each).
+    static let mostMessagesPerReceive = 16
+
     deinit {
         receiveBuffer.deallocate()
-        messageLengths.deallocate()
+        slotMessages.deallocate()
+        slotVectors.deallocate()
     }
 
     /// Closes the socket; the kernel unbinds the queue and, with `--queue-bypass`, lets packets pass.
@@ -128,7 +143,7 @@ extension NetfilterQueue {
         let base = receiveBuffer.baseAddress!
         receiving: while handled < configuration.burst {
             let asked = min(receiveSlots, configuration.burst - handled)
-            let received = Int(plainmode_nfq_receive_many(fd, base, slotSize, UInt32(asked), messageLengths.baseAddress!))
+            let received = Int(plainmode_recvmmsg(fd, slotMessages, UInt32(asked), Int32(MSG_DONTWAIT)))
             counters.add(.receiveCalls)
             if received < 0 {
                 switch errno {
@@ -142,13 +157,13 @@ extension NetfilterQueue {
                 continue
             }
             for slot in 0..<received {
-                let length = messageLengths[slot]
+                let message = slotMessages[slot]
                 // Slots hold copy range + 4 KiB, so no message should be cut; counted if one is.
-                guard length > 0 else {
+                guard message.msg_hdr.msg_flags & Int32(MSG_TRUNC) == 0 else {
                     counters.add(.receiveErrors)
                     continue
                 }
-                handled += handleMessages(at: base + slot * slotSize, length: Int32(length), handle)
+                handled += handleMessages(at: base + slot * slotSize, length: Int32(message.msg_len), handle)
             }
             if received < asked { break receiving }  // drained: no need to ask again for EAGAIN
         }

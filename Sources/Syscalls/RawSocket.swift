@@ -28,30 +28,6 @@ public struct RawSocket: Sendable {
         return RawSocket(rawValue: fd, family: family)
     }
 
-    /// Sends one packet made of `headers` then `payload` (two iovecs, no copy) to `destination`.
-    /// Returns false when the send buffer is full (the packet is not sent).
-    public func send(headers: UnsafeRawBufferPointer, payload: UnsafeRawBufferPointer, to destination: IPAddress) throws(Errno) -> Bool {
-        let result = SocketAddress(destination, port: 0).withSockAddr { address, length -> Int in
-            var vectors = (iovec(iov_base: UnsafeMutableRawPointer(mutating: headers.baseAddress), iov_len: headers.count),
-                           iovec(iov_base: UnsafeMutableRawPointer(mutating: payload.baseAddress), iov_len: payload.count))
-            return withUnsafeMutablePointer(to: &vectors) { pair -> Int in
-                var message = msghdr()
-                message.msg_name = UnsafeMutableRawPointer(mutating: address)
-                message.msg_namelen = length
-                message.msg_iov = UnsafeMutableRawPointer(pair).assumingMemoryBound(to: iovec.self)
-                message.msg_iovlen = payload.isEmpty ? 1 : 2
-                while true {
-                    let sent = Glibc.sendmsg(rawValue, &message, Int32(MSG_DONTWAIT))
-                    if sent >= 0 { return sent }
-                    if errno != EINTR { return -Int(errno) }
-                }
-            }
-        }
-        if result >= 0 { return true }
-        if result == -Int(EAGAIN) { return false }
-        throw Errno(rawValue: Int32(-result))
-    }
-
     public func close() { _ = Glibc.close(rawValue) }
 }
 
@@ -75,7 +51,6 @@ public final class RawPacketBatch {
         /// Refused with EMSGSIZE (larger than the outgoing link takes).
         public var tooBig = 0
         public var failed = 0
-        public var lastError: Errno?
     }
 
     public init(capacity: Int, headerCapacity: Int) {
@@ -149,7 +124,6 @@ public final class RawPacketBatch {
                 start += 1
             default:
                 outcome.failed += 1
-                outcome.lastError = Errno(rawValue: code)
                 start += 1
             }
         }

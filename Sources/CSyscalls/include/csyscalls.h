@@ -22,6 +22,8 @@ struct plainmode_mmsghdr {
 };
 /// sendmmsg(2): the number of messages sent, or -1 with errno for the first one tried.
 int plainmode_sendmmsg(int fd, struct plainmode_mmsghdr *messages, unsigned int count, int flags);
+/// recvmmsg(2) without a timeout: the number of messages received, or -1 with errno.
+int plainmode_recvmmsg(int fd, struct plainmode_mmsghdr *messages, unsigned int count, int flags);
 /// setns(fd, CLONE_NEWNET): moves the calling thread (only) into the network namespace `fd`.
 int plainmode_enter_network_namespace(int fd);
 
