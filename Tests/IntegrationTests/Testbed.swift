@@ -220,6 +220,9 @@ struct PeerRecord: Decodable {
     var received_sha256: String?
     var seconds: Double?
     var error: String?
+    /// With `serve --mark`: bytes received at the mark, and seconds from then to the end.
+    var mark_bytes: Int?
+    var mark_seconds: Double?
 
     static func parse(_ output: String) -> [PeerRecord] {
         output.split(separator: "\n").compactMap { line in

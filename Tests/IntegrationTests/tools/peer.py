@@ -21,6 +21,8 @@ serve: listens (IPv6 listeners are IPV6_V6ONLY), prints READY once listening, se
 connection in its own thread and prints one JSON line per finished connection:
   {"peer", "local", "mode", "received", "received_sha256", "sent", "sent_sha256",
    "first_bytes_hex" (first recv, up to 64 bytes), "seconds", "mptcp", "error" (only on error)}
+  and with --mark BYTES "mark_bytes" (received when BYTES had come in) and "mark_seconds" (from
+  then to the end of the stream): the rate after set-up and slow start.
 "local" is getsockname() of the accepted socket: with --transparent behind TPROXY it is the
 original destination. "mptcp" is true when the connection is MPTCP (MPTCP_INFO readable), false
 when it fell back to TCP or is plain TCP, "max_subflows" the most MPTCP subflows seen while reading.
@@ -201,6 +203,8 @@ def handle(conn, peer, args):
     rec["mptcp"] = max_sf is not None
     error = None
     nrecv = 0
+    marked_at = None
+    receive_ended = None
     try:
         if args.mode == "sink" and args.send > 0:
             sender = Sender(conn, args.send)
@@ -209,6 +213,9 @@ def handle(conn, peer, args):
             if rec["received"] == 0:
                 rec["first_bytes_hex"] = data[:64].hex()
             rec["received"] += len(data)
+            if args.mark and marked_at is None and rec["received"] >= args.mark:
+                marked_at = time.monotonic()
+                rec["mark_bytes"] = rec["received"]
             rh.update(data)
             nrecv += 1
             if args.mptcp and nrecv % 64 == 1:
@@ -228,6 +235,7 @@ def handle(conn, peer, args):
             elif args.mode == "fin-after" and sender is None and rec["received"] >= args.fin_after:
                 sender = Sender(conn, args.send)
                 sender.start()
+        receive_ended = time.monotonic()
         if args.mptcp and conn is not None:
             sf = mptcp_subflows(conn)
             if sf is not None and (max_sf is None or sf > max_sf):
@@ -260,6 +268,8 @@ def handle(conn, peer, args):
         rec["sent_sha256"] = hashlib.sha256().hexdigest()
     rec["received_sha256"] = rh.hexdigest()
     rec["seconds"] = round(time.monotonic() - t0, 4)
+    if marked_at is not None and receive_ended is not None:
+        rec["mark_seconds"] = round(receive_ended - marked_at, 4)
     if args.mptcp:
         rec["max_subflows"] = max_sf
     if error:
@@ -386,6 +396,9 @@ def main(argv=None):
     s.add_argument("--timeout", type=float, default=120.0, help="seconds per connection (default 120)")
     s.add_argument("--congestion", default=None, metavar="ALG", help="TCP_CONGESTION (e.g. cubic) for accepted sockets")
     s.add_argument("--connections", type=int, default=0, help="exit after accepting N (0: no limit)")
+    s.add_argument("--mark", type=parse_bytes, default=0, metavar="BYTES",
+                   help="also report mark_bytes / mark_seconds: the bytes received when BYTES had come in, "
+                        "and the time from then to the end (a rate without set-up and slow start)")
     s.add_argument("--lifetime", type=float, default=3600.0, help="stop accepting after S seconds")
 
     c = sub.add_parser("client", help="connect, send, read to EOF")
