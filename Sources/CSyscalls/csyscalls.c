@@ -5,8 +5,15 @@
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sched.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include "csyscalls.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 long plainmode_splice(int fd_in, int fd_out, size_t length, unsigned int flags) {
     return splice(fd_in, NULL, fd_out, NULL, length, flags);
@@ -40,4 +47,16 @@ int plainmode_bytes_available(int fd) {
 
 int plainmode_enter_network_namespace(int fd) {
     return setns(fd, CLONE_NEWNET);
+}
+
+_Static_assert(CMSG_SPACE(sizeof(unsigned short)) == PLAINMODE_UDP_SEGMENT_SPACE, "UDP_SEGMENT control size");
+
+size_t plainmode_write_udp_segment(void *control, unsigned short size) {
+    memset(control, 0, PLAINMODE_UDP_SEGMENT_SPACE);
+    struct cmsghdr *header = control;
+    header->cmsg_level = SOL_UDP;
+    header->cmsg_type = UDP_SEGMENT;
+    header->cmsg_len = CMSG_LEN(sizeof(unsigned short));
+    memcpy(CMSG_DATA(header), &size, sizeof size);
+    return PLAINMODE_UDP_SEGMENT_SPACE;
 }

@@ -13,12 +13,17 @@ final class CPEFlow {
     let key: CPEFlowKey
     let generation: UInt32
     var writer: RecordWriter
+    /// Bound to the remote endpoint; the flow's datagrams to the LAN go through it (nil: the
+    /// raw socket).
+    let deliverySocket: Socket?
     var decoder: UDPFrameDecoder
     var lastActivity: ContinuousClock.Instant
     var connectDeadline: ContinuousClock.Instant?
 
-    init(key: CPEFlowKey, generation: UInt32, writer: RecordWriter, now: ContinuousClock.Instant, connectTimeout: Duration) {
+    init(key: CPEFlowKey, generation: UInt32, writer: RecordWriter, deliverySocket: Socket?, now: ContinuousClock.Instant,
+         connectTimeout: Duration) {
         self.key = key
+        self.deliverySocket = deliverySocket
         self.generation = generation
         self.writer = writer
         decoder = UDPFrameDecoder(maximumDatagramSize: UDPDatagramHeaders.largestPayload(for: key.lan.address))
@@ -42,6 +47,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
     private let epoll: Epoll
     private let events = EpollEventBuffer(capacity: 256)
     private let sender: DatagramSender
+    private let segmentingSender: SegmentingDatagramSender
     private let buffer: UnsafeMutableRawBufferPointer
     private var flows: [CPEFlowKey: Int32] = [:]
     private var slots = ContiguousArray<CPEFlow?>()
@@ -58,6 +64,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
         epoll = try Epoll()
         do {
             sender = try DatagramSender(counters: counters)
+            segmentingSender = SegmentingDatagramSender(counters: counters)
             try epoll.add(queue.fileDescriptor, events: [.readable], token: Self.queueToken)
         } catch {
             epoll.close()
@@ -179,10 +186,11 @@ final class CPEDatagramWorker: @unchecked Sendable {
         opening.append(UInt8(truncatingIfNeeded: firstPayload.count >> 8))
         opening.append(UInt8(truncatingIfNeeded: firstPayload.count))
         opening.append(contentsOf: firstPayload)
+        let deliverySocket = settings.segmentation ? openDeliverySocket(key) : nil
         let socket: Socket
         do throws(Errno) {
             socket = try Socket.stream(family: concentrator.family, protocolNumber: Socket.mptcp)
-            do {
+            do throws(Errno) {
                 try socket.enableFastOpenClientWithoutCookie()
                 socket.apply(settings.connectionTuning, counting: counters)
                 var writer = RecordWriter(socket: socket, backlogLimit: settings.backlogLimit, isConnecting: true)
@@ -190,11 +198,16 @@ final class CPEDatagramWorker: @unchecked Sendable {
                 if !settings.synData { _ = try socket.connect(to: concentrator) }
                 writer.owe(opening[sent...])
                 let slot = allocateSlot()
-                let flow = CPEFlow(key: key, generation: nextGeneration, writer: writer, now: now,
-                                   connectTimeout: settings.connectTimeout)
+                let flow = CPEFlow(key: key, generation: nextGeneration, writer: writer, deliverySocket: deliverySocket,
+                                   now: now, connectTimeout: settings.connectTimeout)
                 nextGeneration &+= 1
-                try epoll.add(socket.rawValue, events: [.readable, .writable, .readHangUp, .edgeTriggered],
-                              token: UInt64(flow.generation) << 32 | UInt64(slot))
+                do throws(Errno) {
+                    try epoll.add(socket.rawValue, events: [.readable, .writable, .readHangUp, .edgeTriggered],
+                                  token: UInt64(flow.generation) << 32 | UInt64(slot))
+                } catch {
+                    freeSlots.append(Int32(slot))
+                    throw error
+                }
                 slots[slot] = flow
                 flows[key] = Int32(slot)
             } catch {
@@ -202,6 +215,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
                 throw error
             }
         } catch {
+            deliverySocket?.close()
             counters.add(.bindingOpenErrors)
             logger.info("UDP flow \(key.lan) -> \(key.remote): MPTCP connection to \(concentrator) failed: \(error)")
             return false
@@ -211,6 +225,22 @@ final class CPEDatagramWorker: @unchecked Sendable {
         counters.add(.recordsWritten)
         return true
     }
+
+    /// The flow's socket towards the LAN host, bound to the remote endpoint; nil (counted) when
+    /// it cannot be opened, e.g. a CPE service holds that port without SO_REUSEADDR.
+    private func openDeliverySocket(_ key: CPEFlowKey) -> Socket? {
+        do throws(Errno) {
+            return try Socket.transparentDatagram(boundTo: SocketAddress(key.remote.address, port: key.remote.port),
+                                                  sendBuffer: Self.deliverySendBuffer)
+        } catch {
+            counters.add(.deliverySocketErrors)
+            logger.info("UDP flow \(key.lan) -> \(key.remote): no UDP socket from the remote (\(error)); using the raw socket")
+            return nil
+        }
+    }
+
+    /// Room for a few reads' worth of datagrams towards a LAN host that reads slowly.
+    private static let deliverySendBuffer: Int32 = 1 << 20
 
     private func allocateSlot() -> Int {
         if let slot = freeSlots.popLast() { return Int(slot) }
@@ -253,6 +283,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
         let socket = flow.writer.socket
         let counters = self.counters
         let sender = self.sender
+        let segmentingSender = self.segmentingSender
         for _ in 0..<16 {
             let received: Int?
             do throws(Errno) { received = try socket.receive(into: buffer) } catch {
@@ -263,13 +294,22 @@ final class CPEDatagramWorker: @unchecked Sendable {
             flow.lastActivity = now
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<received])
             do throws(UDPFramingError) {
-                try flow.decoder.decode(bytes) { payload in
-                    counters.add(.recordsReceived)
-                    sender.send(payload, from: flow.key.remote, to: flow.key.lan, decodedFrom: bytes)
+                if let deliverySocket = flow.deliverySocket {
+                    try flow.decoder.decode(bytes) { payload in
+                        counters.add(.recordsReceived)
+                        segmentingSender.send(payload, to: flow.key.lan, through: deliverySocket, decodedFrom: bytes)
+                    }
+                } else {
+                    try flow.decoder.decode(bytes) { payload in
+                        counters.add(.recordsReceived)
+                        sender.send(payload, from: flow.key.remote, to: flow.key.lan, decodedFrom: bytes)
+                    }
                 }
                 sender.flush()
+                segmentingSender.flush()
             } catch {
                 sender.flush()
+                segmentingSender.flush()
                 counters.add(.framingErrors)
                 logger.info("UDP flow \(flow.key.lan) -> \(flow.key.remote): records out of step: \(error)")
                 return closeFlow(slot, abort: true)
@@ -285,6 +325,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
         guard let flow = slots[slot] else { return }
         flows[flow.key] = nil
         if abort { flow.writer.socket.abort() } else { flow.writer.socket.close() }
+        flow.deliverySocket?.close()
         slots[slot] = nil
         freeSlots.append(Int32(slot))
         counters.add(.bindingsClosed)

@@ -28,13 +28,16 @@ public struct CPEUDPSettings: Sendable {
     public var backlogLimit: Int
     /// Congestion control and socket buffers of the flows' connections.
     public var connectionTuning: UDPConnectionTuning
+    /// Deliver to the LAN through a UDP socket per flow with UDP GSO (else the raw socket).
+    public var segmentation: Bool
 
     public init(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?, includeSourceIPv4: Bool = false,
                 includeSourceIPv6: Bool = true, subtype: UInt8, destinations: [IPPrefix] = [],
                 ports: [ClosedRange<UInt16>] = [], pathMTU: Int = 1500, synData: Bool = true,
                 idleTimeout: Duration = .seconds(300), connectTimeout: Duration = .seconds(10), backlogLimit: Int = 32768,
-                connectionTuning: UDPConnectionTuning = UDPConnectionTuning()) {
+                connectionTuning: UDPConnectionTuning = UDPConnectionTuning(), segmentation: Bool = true) {
         self.connectionTuning = connectionTuning
+        self.segmentation = segmentation
         self.concentratorIPv4 = concentratorIPv4
         self.concentratorIPv6 = concentratorIPv6
         self.includeSourceIPv4 = includeSourceIPv4

@@ -99,34 +99,10 @@ public final class RawPacketBatch {
     /// kernel refuses is counted and the rest still go; a full send buffer blocks the rest.
     public func send(through socket: RawSocket) -> Outcome {
         var outcome = Outcome()
-        var start = 0
-        while start < count {
-            let sent = plainmode_sendmmsg(socket.rawValue, messages + start, UInt32(count - start), Int32(MSG_DONTWAIT))
-            if sent > 0 {
-                outcome.sent += Int(sent)
-                start += Int(sent)
-                continue
-            }
-            if sent == 0 {  // not expected with packets left; never spin on it
-                outcome.blocked += count - start
-                break
-            }
-            // sendmmsg reports an error only for the first packet it tried: that one failed.
-            let code = errno
-            switch code {
-            case EINTR:
-                continue
-            case EAGAIN, EWOULDBLOCK:
-                outcome.blocked += count - start
-                start = count
-            case EMSGSIZE:
-                outcome.tooBig += 1
-                start += 1
-            default:
-                outcome.failed += 1
-                start += 1
-            }
-        }
+        sendMessages(messages, count: count, through: socket.rawValue,
+                     sent: { outcome.sent += $0.count },
+                     refused: { _, code in if code == EMSGSIZE { outcome.tooBig += 1 } else { outcome.failed += 1 } },
+                     blocked: { outcome.blocked += count - $0 })
         count = 0
         return outcome
     }
@@ -149,5 +125,35 @@ extension Socket {
     /// Sends `bytes` without blocking; nil when the socket buffer is full.
     public func send(_ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int? {
         try retryingEINTRUnlessWouldBlock { Glibc.send(rawValue, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT | MSG_NOSIGNAL)) }
+    }
+}
+
+/// Sends `count` messages without blocking, with as few `sendmmsg` calls as the kernel allows:
+/// `sent` for each run it took, `refused` for a message it refused with that errno (the rest
+/// still go), `blocked` once with the first message left when the send buffer is full.
+func sendMessages(_ messages: UnsafeMutablePointer<plainmode_mmsghdr>, count: Int, through fd: Int32,
+                  sent: (Range<Int>) -> Void, refused: (Int, Int32) -> Void, blocked: (Int) -> Void) {
+    var start = 0
+    while start < count {
+        let taken = plainmode_sendmmsg(fd, messages + start, UInt32(count - start), Int32(MSG_DONTWAIT))
+        if taken > 0 {
+            sent(start..<start + Int(taken))
+            start += Int(taken)
+            continue
+        }
+        if taken == 0 {  // not expected with messages left; never spin on it
+            return blocked(start)
+        }
+        // sendmmsg reports an error only for the first message it tried: that one failed.
+        let code = errno
+        switch code {
+        case EINTR:
+            continue
+        case EAGAIN, EWOULDBLOCK:
+            return blocked(start)
+        default:
+            refused(start, code)
+            start += 1
+        }
     }
 }

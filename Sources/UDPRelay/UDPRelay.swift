@@ -1,7 +1,8 @@
 /// UDPRelay: UDP carried over MPTCP (draft section 5.1), the pieces both roles share. A datagram
 /// becomes a record (len16 || payload) written whole to its MPTCP connection (`RecordWriter`);
 /// a record coming back becomes a datagram built in place and sent through a raw socket
-/// (`DatagramSender`). The concentrator's UDP bindings live in `UDPChannelTable`, shared by the
+/// (`DatagramSender`), or at the CPE through a UDP socket bound to the flow's remote, with UDP
+/// GSO (`SegmentingDatagramSender`). The concentrator's UDP bindings live in `UDPChannelTable`, shared by the
 /// relay loops that own the connections and the queue workers that carry Internet datagrams.
 public import Counters
 public import Syscalls
@@ -21,6 +22,11 @@ public enum UDPCounter: Int, CounterName {
     case congestionControlErrors
     /// --udp-send-buffer or --udp-receive-buffer could not be set (that buffer stays autotuned).
     case socketBufferErrors
+    // CPE: datagrams to the LAN through a UDP socket per flow (`SegmentingDatagramSender`).
+    /// Sends the kernel cut into datagrams (UDP GSO), and those it refused (resent one by one).
+    case segmentedSends, segmentationRefused
+    /// A flow's UDP socket could not be opened (its datagrams go through the raw socket).
+    case deliverySocketErrors
 
     public var name: String {
         switch self {
@@ -49,6 +55,9 @@ public enum UDPCounter: Int, CounterName {
         case .noConcentratorForFamily: "udp_no_concentrator_for_family"
         case .congestionControlErrors: "udp_congestion_control_errors"
         case .socketBufferErrors: "udp_socket_buffer_errors"
+        case .segmentedSends: "udp_segmented_sends"
+        case .segmentationRefused: "udp_segmentation_refused"
+        case .deliverySocketErrors: "udp_delivery_socket_errors"
         }
     }
 }

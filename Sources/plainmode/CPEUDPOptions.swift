@@ -26,6 +26,10 @@ struct CPEUDPOptions: ParsableArguments {
           help: "Open each UDP flow with its PM block and first datagram as SYN data (draft 5.1). Off by default: on Linux 6.18 an MPTCP connection opened with SYN data stalls under bulk traffic towards the CPE (see README); the block then follows the handshake.")
     var udpSynData = false
 
+    @Flag(inversion: .prefixedNo,
+          help: "Deliver records to the LAN host through a UDP socket per flow, bound to the remote's address and port (IP_TRANSPARENT), so a read's worth of equal-size datagrams is one send the kernel segments (UDP GSO). With --no-udp-segmentation each datagram is built in place and sent through a raw socket.")
+    var udpSegmentation = true
+
     @OptionGroup var udpFlows: UDPFlowOptions
 
     func validate() throws {
@@ -59,7 +63,7 @@ struct CPEUDPOptions: ParsableArguments {
             includeSourceIPv6: sourceIPv6, subtype: subtype, destinations: try destinationPrefixes(),
             ports: try portRanges(), pathMTU: udpPathMtu, synData: udpSynData,
             idleTimeout: udpFlows.idleTimeout, backlogLimit: udpFlows.udpBacklog,
-            connectionTuning: udpFlows.connectionTuning)
+            connectionTuning: udpFlows.connectionTuning, segmentation: udpSegmentation)
         var template = queueOptions.template()
         // A UDP GSO super-packet (a LAN sender's UDP_SEGMENT) holds several datagrams and NFQUEUE
         // does not say where they split: the kernel segments before queueing.

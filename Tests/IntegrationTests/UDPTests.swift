@@ -87,10 +87,34 @@ import Testing
                 let stats = try bed.stats(concentrator: concentrator)
                 #expect(stats["udp_congestion_control_errors"] == 0 && stats["udp_socket_buffer_errors"] == 0, "\(stats)")
             }
+            // The CPE delivered through each flow's own UDP socket (the default), never refused.
+            let cpeStats = try bed.stats(concentrator: false)
+            #expect(cpeStats["udp_delivery_socket_errors"] == 0 && cpeStats["udp_segmentation_refused"] == 0, "\(cpeStats)")
+            print("CPE segmented sends: \(cpeStats["udp_segmented_sends"] ?? -1)")
             // The IPv4 flow left from the CPE's port set on a pool address.
             let bindings = try bed.bindingsJSON()["bindings"] as? [[String: Any]] ?? []
             let udp = bindings.filter { $0["protocol"] as? String == "udp" }
             #expect(udp.contains { ($0["external"] as? String)?.hasPrefix("192.0.2.1") == true }, "\(bindings)")
+        }
+    }
+
+    /// --no-udp-segmentation: the CPE builds every datagram to the LAN in place and sends it
+    /// through its raw socket; 2 000 random sizes each way still echo byte for byte.
+    @Test func rawDeliveryAtTheCPEEchoesByteExact() async throws {
+        try await Testbed.with("udpraw") { bed in
+            try Self.startBondedUDP(bed, cpe: ["--no-udp-segmentation"])
+            try Self.startEcho(bed, port: Self.echoPort)
+            for (index, address) in [Testbed.serverV4, Testbed.serverV6].enumerated() {
+                let before = try bed.stats(concentrator: false)
+                let summary = try Self.check(bed, to: address, arguments: ["--count", "2000", "--min", "1", "--max", "1400",
+                                                                          "--window", "8", "--timeout", "2", "--seed", "\(index + 7)"])
+                #expect(summary["received"] as? Int == 2000 && summary["lost"] as? Int == 0
+                        && summary["mismatched"] as? Int == 0, "\(address): \(summary)")
+                let after = try bed.stats(concentrator: false)
+                #expect(Self.moved(before, after, "udp_datagrams_sent") == 2000, "\(address): \(after)")
+            }
+            let stats = try bed.stats(concentrator: false)
+            #expect(stats["udp_segmented_sends"] == 0 && stats["udp_delivery_socket_errors"] == 0, "\(stats)")
         }
     }
 

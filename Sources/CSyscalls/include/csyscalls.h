@@ -24,6 +24,11 @@ struct plainmode_mmsghdr {
 int plainmode_sendmmsg(int fd, struct plainmode_mmsghdr *messages, unsigned int count, int flags);
 /// recvmmsg(2) without a timeout: the number of messages received, or -1 with errno.
 int plainmode_recvmmsg(int fd, struct plainmode_mmsghdr *messages, unsigned int count, int flags);
+/// Room one UDP_SEGMENT control message takes (CMSG_SPACE of a 16-bit size).
+#define PLAINMODE_UDP_SEGMENT_SPACE 24u
+/// Writes a UDP_SEGMENT control message (UDP GSO: the kernel cuts the send into datagrams of
+/// `size` bytes, the last one may be shorter) into `control`; returns its length.
+size_t plainmode_write_udp_segment(void *control, unsigned short size);
 /// setns(fd, CLONE_NEWNET): moves the calling thread (only) into the network namespace `fd`.
 int plainmode_enter_network_namespace(int fd);
 
@@ -38,6 +43,8 @@ int plainmode_enter_network_namespace(int fd);
 #define PLAINMODE_EPOLLET (1u << 31)
 #define PLAINMODE_IPPROTO_MPTCP 262
 #define PLAINMODE_TCP_FASTOPEN 23
+#define PLAINMODE_IP_PMTUDISC_DO 2
+#define PLAINMODE_IPV6_PMTUDISC_DO 2
 #define PLAINMODE_TCP_FASTOPEN_NO_COOKIE 34
 #define PLAINMODE_IP_TRANSPARENT 19
 #define PLAINMODE_IPV6_TRANSPARENT 75
