@@ -229,6 +229,8 @@ final class CPEDatagramWorker: @unchecked Sendable {
     /// The flow's socket towards the LAN host, bound to the remote endpoint; nil (counted) when
     /// it cannot be opened, e.g. a CPE service holds that port without SO_REUSEADDR.
     private func openDeliverySocket(_ key: CPEFlowKey) -> Socket? {
+        // Bound to port 0 the kernel would pick a port: datagrams from port 0 go the raw way.
+        guard key.remote.port != 0 else { return nil }
         do throws(Errno) {
             return try Socket.transparentDatagram(boundTo: SocketAddress(key.remote.address, port: key.remote.port),
                                                   sendBuffer: Self.deliverySendBuffer)
