@@ -94,8 +94,6 @@ public final class SegmentedDatagramBatch {
     }
 
     public var isEmpty: Bool { datagramCount == 0 }
-    /// No room for another datagram in a new message (one may still join the open message).
-    public var isFull: Bool { datagramCount == datagramCapacity || messageCount == messageCapacity }
 
     /// Adds a datagram of `payload` to `destination`. It joins the open message when segmenting
     /// is allowed, the destination is the same, it is no larger than that message's datagrams,
