@@ -35,7 +35,7 @@ extension Socket {
 /// shorter payload may end it. Payloads stay where they lie (one iovec each) and must stay valid
 /// until `send` returns. Owned by one thread; allocates only at init.
 public final class SegmentedDatagramBatch {
-    /// Datagrams per message: UDP_MAX_SEGMENTS of Linux before 6.9.
+    /// Datagrams per message: UDP_MAX_SEGMENTS of older kernels (64 in Debian 12's 6.1).
     public static let mostSegmentsPerMessage = 64
 
     public let messageCapacity: Int

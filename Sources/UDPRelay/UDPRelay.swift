@@ -2,8 +2,9 @@
 /// becomes a record (len16 || payload) written whole to its MPTCP connection (`RecordWriter`);
 /// a record coming back becomes a datagram built in place and sent through a raw socket
 /// (`DatagramSender`), or at the CPE through a UDP socket bound to the flow's remote, with UDP
-/// GSO (`SegmentingDatagramSender`). The concentrator's UDP bindings live in `UDPChannelTable`, shared by the
-/// relay loops that own the connections and the queue workers that carry Internet datagrams.
+/// GSO (`SegmentingDatagramSender`). The concentrator's UDP bindings live in `UDPChannelTable`,
+/// shared by the relay loops that own the connections and the queue workers that carry Internet
+/// datagrams.
 public import Counters
 public import Syscalls
 import SystemPackage
