@@ -18,9 +18,7 @@ public struct RawSocket: Sendable {
         let socket = Socket(rawValue: fd)
         do {
             try socket.setTransparent(family: family)
-            if (try? socket.setOption(level: SOL_SOCKET, name: SO_SNDBUFFORCE, sendBuffer)) == nil {
-                try socket.setOption(level: SOL_SOCKET, name: SO_SNDBUF, sendBuffer)
-            }
+            try socket.setSendBuffer(atLeast: sendBuffer)
         } catch {
             socket.close()
             throw error

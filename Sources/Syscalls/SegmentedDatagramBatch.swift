@@ -1,33 +1,5 @@
-public import SystemPackage
 import CSyscalls
 import Glibc
-
-extension Socket {
-    /// A non-blocking UDP socket bound to `source`, which need not be local (IP_TRANSPARENT /
-    /// IPV6_TRANSPARENT, CAP_NET_ADMIN): datagrams sent through it come from `source`. Several
-    /// may share one source (SO_REUSEADDR). Never fragments (DF; too big is EMSGSIZE).
-    public static func transparentDatagram(boundTo source: SocketAddress, sendBuffer: Int32) throws(Errno) -> Socket {
-        let type = Int32(SOCK_DGRAM.rawValue) | PLAINMODE_SOCK_NONBLOCK | PLAINMODE_SOCK_CLOEXEC
-        let socket = Socket(rawValue: try retryingEINTR { Glibc.socket(source.family, type, 0) })
-        do {
-            try socket.setTransparent(family: source.family)
-            try socket.setReuseAddress()
-            if source.family == AF_INET6 {
-                try socket.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_MTU_DISCOVER, PLAINMODE_IPV6_PMTUDISC_DO)
-            } else {
-                try socket.setOption(level: Int32(IPPROTO_IP), name: IP_MTU_DISCOVER, PLAINMODE_IP_PMTUDISC_DO)
-            }
-            if (try? socket.setSendBufferForced(sendBuffer)) == nil {
-                try socket.setOption(level: SOL_SOCKET, name: SO_SNDBUF, sendBuffer)
-            }
-            try socket.bind(source)
-        } catch {
-            socket.close()
-            throw error
-        }
-        return socket
-    }
-}
 
 /// Datagrams for one UDP socket, gathered into as few messages as UDP GSO allows and sent with
 /// one `sendmmsg`: consecutive payloads of one size to one destination share a message that

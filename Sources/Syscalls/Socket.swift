@@ -17,6 +17,29 @@ public struct Socket: Hashable, Sendable {
         return Socket(rawValue: try retryingEINTR { Glibc.socket(family, type, protocolNumber) })
     }
 
+    /// A non-blocking UDP socket bound to `source`, which need not be local (IP_TRANSPARENT /
+    /// IPV6_TRANSPARENT, CAP_NET_ADMIN): datagrams sent through it come from `source`. Several
+    /// may share one source (SO_REUSEADDR). Never fragments (DF; too big is EMSGSIZE).
+    public static func transparentDatagram(boundTo source: SocketAddress, sendBuffer: Int32) throws(Errno) -> Socket {
+        let type = Int32(SOCK_DGRAM.rawValue) | PLAINMODE_SOCK_NONBLOCK | PLAINMODE_SOCK_CLOEXEC
+        let socket = Socket(rawValue: try retryingEINTR { Glibc.socket(source.family, type, 0) })
+        do {
+            try socket.setTransparent(family: source.family)
+            try socket.setReuseAddress()
+            if source.family == AF_INET6 {
+                try socket.setOption(level: Int32(IPPROTO_IPV6), name: IPV6_MTU_DISCOVER, PLAINMODE_IPV6_PMTUDISC_DO)
+            } else {
+                try socket.setOption(level: Int32(IPPROTO_IP), name: IP_MTU_DISCOVER, PLAINMODE_IP_PMTUDISC_DO)
+            }
+            try socket.setSendBuffer(atLeast: sendBuffer)
+            try socket.bind(source)
+        } catch {
+            socket.close()
+            throw error
+        }
+        return socket
+    }
+
     /// A blocking Unix stream socket (the control socket).
     public static func unixStream() throws(Errno) -> Socket {
         Socket(rawValue: try retryingEINTR { Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | PLAINMODE_SOCK_CLOEXEC, 0) })
@@ -86,6 +109,14 @@ public struct Socket: Hashable, Sendable {
     /// SO_RCVBUFFORCE: a fixed receive buffer, as `setSendBufferForced` (on MPTCP, every subflow too).
     public func setReceiveBufferForced(_ bytes: Int32) throws(Errno) {
         try setOption(level: SOL_SOCKET, name: SO_RCVBUFFORCE, bytes)
+    }
+
+    /// A send buffer of at least `bytes`: forced past net.core.wmem_max when CAP_NET_ADMIN
+    /// allows (so bursts are not dropped), else as large as that limit lets it be.
+    public func setSendBuffer(atLeast bytes: Int32) throws(Errno) {
+        if (try? setSendBufferForced(bytes)) == nil {
+            try setOption(level: SOL_SOCKET, name: SO_SNDBUF, bytes)
+        }
     }
 
     /// Client side: send SYN data without a cookie.

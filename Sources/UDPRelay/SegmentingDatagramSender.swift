@@ -15,11 +15,10 @@ public final class SegmentingDatagramSender {
     private var socket: Socket?
     /// Cleared for good when the kernel refuses segmenting with EIO (no checksum offload on
     /// the way out): then one datagram per message, still one `sendmmsg` per batch.
-    public private(set) var segmenting: Bool
+    private var segmenting = true
 
-    public init(counters: UDPCounters, segmenting: Bool = true) {
+    public init(counters: UDPCounters) {
         self.counters = counters
-        self.segmenting = segmenting
     }
 
     /// Queues `payload` to `destination` through `socket`. The payload must stay unchanged
