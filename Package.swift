@@ -104,6 +104,9 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // The testbed's one-way delay (this kernel has no netem): holds an NFQUEUE queue's packets.
+        .executableTarget(name: "delay-line", dependencies: ["NetfilterQueue"], path: "Tests/Tools/delay-line", swiftSettings: strict),
+
         .target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport"),
         // libFuzzer targets: build with `swift build --sanitize=fuzzer --sanitize=address -Xswiftc -DFUZZING`.
         .executableTarget(name: "fuzz-packet", dependencies: ["WireFormat", "FuzzSupport", "TestSupport"], path: "Tests/Fuzz/fuzz-packet"),
@@ -129,6 +132,6 @@ let package = Package(
         .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",
                                                              .product(name: "SystemPackage", package: "swift-system")]),
         // Real kernels: network namespaces, MPTCP, TPROXY; needs root (run by .ci/run).
-        .testTarget(name: "IntegrationTests", dependencies: ["plainmode"], exclude: ["tools"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["plainmode", "delay-line"], exclude: ["tools"]),
     ]
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # testbed.sh - a four-namespace plainmode testbed on one Linux box (root, kernel with MPTCP).
 #
-#   PREFIX=<p> Deploy/testbed.sh up [--rate 20mbit] [--no-shaping]
+#   PREFIX=<p> Deploy/testbed.sh up [--profile dsl-lte] [--rate 20mbit] [--delay-a 10ms] [--delay-b 25ms] [--no-shaping]
 #   PREFIX=<p> Deploy/testbed.sh down        (idempotent: never fails when already down)
 #   Deploy/testbed.sh --help
 #
@@ -29,6 +29,14 @@
 # Shaping (unless --no-shaping): tbf at --rate on egress of cpe:wana, cpe:wanb, conc:cpea and
 # conc:cpeb, so both directions of both access links are shaped.
 #
+# Delay (--delay-a, --delay-b, or a --profile): this kernel has no netem (FACTS.md section 7), so a
+# one-way delay is a delay line on the RECEIVING side of each access link: a raw-table PREROUTING
+# rule queues what arrives on cpe:wana / conc:cpea (link A) and cpe:wanb / conc:cpeb (link B) to
+# NFQUEUE 900 (A) or 901 (B) of that namespace, where a `delay-line` process (Tests/Tools) holds
+# each packet for the link's delay. Each direction of a link gets its delay, so a link's round
+# trip is twice it. On the sender's egress instead, the held packets would count against TCP Small
+# Queues and throttle a local sender to a quarter of the link. Rates stay tbf (below).
+#
 # The plainmode-specific set-up (sysctls, MPTCP limits and endpoints, TPROXY, transparent return
 # path) is NOT done here: the testbed runs Deploy/cpe-net.sh and Deploy/concentrator-net.sh inside
 # the namespaces, exactly as an operator runs them on real boxes. What is here is what the boxes'
@@ -41,13 +49,23 @@ PREFIX=${PREFIX:-pm}
 
 usage() {
     cat <<EOF
-usage: PREFIX=<p> $0 up [--rate RATE] [--no-shaping]
+usage: PREFIX=<p> $0 up [--profile NAME] [--rate RATE] [--rate-a RATE] [--rate-b RATE]
+                         [--delay-a TIME] [--delay-b TIME] [--delay-line PATH] [--no-shaping]
        PREFIX=<p> $0 down
        $0 --help
 
 Creates (up) or removes (down) the namespaces \${PREFIX}-lan, -cpe, -conc, -srv (PREFIX now: $PREFIX).
-  --rate RATE    tbf rate of each access link direction (tc syntax, default 20mbit)
-  --no-shaping   no tbf at all
+  --profile NAME     link A and B rates and one-way delays at once (later flags override):
+                       dsl-lte      A 20mbit + 10ms (DSL), B 20mbit + 25ms (LTE)
+                       two-fibres   A 20mbit + 2ms, B 20mbit + 3ms
+                       lan          20mbit, no delay (the default)
+  --rate RATE        tbf rate of each access link direction (tc syntax, default 20mbit)
+  --rate-a, --rate-b the rate of one link only
+  --delay-a TIME     one-way delay of link A, each direction (e.g. 10ms, 2.5ms; default 0)
+  --delay-b TIME     one-way delay of link B
+  --delay-line PATH  the delay-line binary (default: \$DELAY_LINE, else .build/release or
+                     .build/debug of this repository: swift build --product delay-line)
+  --no-shaping       no tbf at all
 See the header of this script for the addressing table.
 EOF
 }
@@ -80,13 +98,55 @@ remove_ns() {
     ip netns del "$ns" 2>/dev/null || true
 }
 
+# Where the delay lines write their logs.
+log_dir() { echo "${TMPDIR:-/tmp}/plainmode-testbed-$PREFIX"; }
+
 down() {
     local ns
     for ns in "${ALL_NS[@]}"; do remove_ns "$ns"; done
     for ns in "${ALL_NS[@]}"; do
         if ns_exists "$ns"; then echo "testbed: could not remove namespace $ns" >&2; return 1; fi
     done
+    rm -rf "$(log_dir)"
     return 0
+}
+
+# Converts a delay (10ms, 2.5ms, 0.5s, or bare milliseconds) to milliseconds.
+delay_ms() {
+    local d=${1,,}
+    if [[ $d =~ ^([0-9]+(\.[0-9]+)?)(ms)?$ ]]; then echo "${BASH_REMATCH[1]}"
+    elif [[ $d =~ ^([0-9]+(\.[0-9]+)?)s$ ]]; then awk -v s="${BASH_REMATCH[1]}" 'BEGIN { print s * 1000 }'
+    else echo "testbed: cannot parse delay '$1' (use e.g. 10ms)" >&2; return 1
+    fi
+}
+
+# The delay-line binary: --delay-line, $DELAY_LINE, else a build of this repository.
+find_delay_line() {
+    local candidate
+    for candidate in "${delay_line:-}" "${DELAY_LINE:-}" "$here/../.build/release/delay-line" "$here/../.build/debug/delay-line"; do
+        [[ -n $candidate && -x $candidate ]] && { echo "$candidate"; return 0; }
+    done
+    echo "testbed: no delay-line binary; build it with 'swift build --product delay-line' or give --delay-line PATH" >&2
+    return 1
+}
+
+# Holds what arrives on one interface of a namespace for `ms` milliseconds: a delay line bound to
+# `queue`, then raw PREROUTING rules (IPv4 and IPv6) that queue the interface's packets to it.
+# Raw is the first table, so the reinjected packet still meets every later rule (gate, TPROXY).
+delay_ingress() {
+    local ns=$1 dev=$2 queue=$3 ms=$4 binary=$5 log i
+    log="$(log_dir)/delay-$ns-$dev.log"
+    ip netns exec "$ns" setsid "$binary" --queue "$queue" --delay "$ms" >"$log" 2>&1 </dev/null &
+    for ((i = 0; i < 100; i++)); do
+        grep -q READY "$log" 2>/dev/null && break
+        sleep 0.05
+    done
+    if ! grep -q READY "$log" 2>/dev/null; then
+        echo "testbed: delay line on $ns:$dev did not start: $(cat "$log")" >&2
+        return 1
+    fi
+    ip netns exec "$ns" iptables -t raw -A PREROUTING -i "$dev" -j NFQUEUE --queue-num "$queue" --queue-bypass
+    ip netns exec "$ns" ip6tables -t raw -A PREROUTING -i "$dev" -j NFQUEUE --queue-num "$queue" --queue-bypass
 }
 
 # Converts a tc rate (e.g. 20mbit, 1gbit, 500kbit, 2500000bit) to bytes per second.
@@ -127,17 +187,36 @@ up_failed() {
 }
 
 up() {
-    local rate=20mbit shaping=1 ns
+    local rate_a=20mbit rate_b=20mbit delay_a=0 delay_b=0 delay_line="" shaping=1 ns binary
     while (($#)); do
         case $1 in
-            --rate) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; rate=$2; shift 2 ;;
-            --rate=*) rate=${1#*=}; shift ;;
+            --profile)
+                [[ $# -ge 2 ]] || { usage >&2; exit 2; }
+                case $2 in
+                    dsl-lte) rate_a=20mbit rate_b=20mbit delay_a=10ms delay_b=25ms ;;
+                    two-fibres) rate_a=20mbit rate_b=20mbit delay_a=2ms delay_b=3ms ;;
+                    lan) rate_a=20mbit rate_b=20mbit delay_a=0 delay_b=0 ;;
+                    *) echo "testbed: unknown profile '$2' (dsl-lte, two-fibres, lan)" >&2; exit 2 ;;
+                esac
+                shift 2 ;;
+            --rate) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; rate_a=$2 rate_b=$2; shift 2 ;;
+            --rate=*) rate_a=${1#*=} rate_b=${1#*=}; shift ;;
+            --rate-a) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; rate_a=$2; shift 2 ;;
+            --rate-b) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; rate_b=$2; shift 2 ;;
+            --delay-a) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_a=$2; shift 2 ;;
+            --delay-b) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_b=$2; shift 2 ;;
+            --delay-line) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_line=$2; shift 2 ;;
             --no-shaping) shaping=0; shift ;;
             -h | --help) usage; exit 0 ;;
             *) echo "testbed: unknown option '$1'" >&2; usage >&2; exit 2 ;;
         esac
     done
-    rate_bytes_per_s "$rate" >/dev/null
+    rate_bytes_per_s "$rate_a" >/dev/null
+    rate_bytes_per_s "$rate_b" >/dev/null
+    delay_a=$(delay_ms "$delay_a") || exit 2
+    delay_b=$(delay_ms "$delay_b") || exit 2
+    binary=""
+    if [[ $delay_a != 0 || $delay_b != 0 ]]; then binary=$(find_delay_line) || exit 2; fi
     for ns in "${ALL_NS[@]}"; do
         if ns_exists "$ns"; then
             echo "testbed: namespace $ns already exists; run 'PREFIX=$PREFIX $0 down' first" >&2
@@ -209,13 +288,23 @@ up() {
         --endpoint 198.51.100.6@wanb --endpoint 2001:db8:b::2@wanb
 
     if ((shaping)); then
-        shape "$CPE" wana "$rate"
-        shape "$CPE" wanb "$rate"
-        shape "$CONC" cpea "$rate"
-        shape "$CONC" cpeb "$rate"
+        shape "$CPE" wana "$rate_a"
+        shape "$CONC" cpea "$rate_a"
+        shape "$CPE" wanb "$rate_b"
+        shape "$CONC" cpeb "$rate_b"
+    fi
+    mkdir -p "$(log_dir)"
+    if [[ $delay_a != 0 ]]; then
+        delay_ingress "$CONC" cpea 900 "$delay_a" "$binary"
+        delay_ingress "$CPE" wana 900 "$delay_a" "$binary"
+    fi
+    if [[ $delay_b != 0 ]]; then
+        delay_ingress "$CONC" cpeb 901 "$delay_b" "$binary"
+        delay_ingress "$CPE" wanb 901 "$delay_b" "$binary"
     fi
     trap - ERR
-    echo "testbed: up (PREFIX=$PREFIX, shaping: $( ((shaping)) && echo "tbf $rate per link direction" || echo none))"
+    echo "testbed: up (PREFIX=$PREFIX, shaping: $( ((shaping)) && echo "tbf A $rate_a, B $rate_b per direction" || echo none)," \
+        "one-way delay: A ${delay_a} ms, B ${delay_b} ms)"
 }
 
 case ${1:-} in

@@ -99,6 +99,16 @@ static inline uint32_t plainmode_nfq_put_verdict(char *buf, uint16_t queue, uint
     return nlh->nlmsg_len;
 }
 
+/// Writes an accept verdict for one packet that carries the packet's new bytes (NFQA_PAYLOAD); the
+/// kernel copies them over the packet and drops its checksum state. Returns the message's length.
+static inline uint32_t plainmode_nfq_put_verdict_payload(char *buf, uint16_t queue, uint32_t id, uint32_t verdict,
+                                                         const void *payload, uint32_t length) {
+    struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, queue);
+    nfq_nlmsg_verdict_put(nlh, (int)id, (int)verdict);
+    nfq_nlmsg_verdict_put_pkt(nlh, payload, length);
+    return nlh->nlmsg_len;
+}
+
 /// Writes one verdict for every packet of the queue with an id up to `id`; returns its length.
 static inline uint32_t plainmode_nfq_put_batch_verdict(char *buf, uint16_t queue, uint32_t id, uint32_t verdict) {
     struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT_BATCH, queue);

@@ -21,6 +21,10 @@ public final class NetfilterQueue: @unchecked Sendable {
     private let slotMessages: UnsafeMutablePointer<plainmode_mmsghdr>
     private let slotVectors: UnsafeMutablePointer<iovec>
     private var verdicts: VerdictBatch
+    /// Where a verdict carrying a rewritten packet is built: the packet plus headroom.
+    private let rewriteBuffer: UnsafeMutableRawBufferPointer
+    /// Set once a packet is held: batch verdicts would release held packets, so none are sent.
+    private var holdsPackets = false
     private var sequence: UInt32 = 1
 
     /// The netlink socket's descriptor, for a caller that multiplexes it with other sources.
@@ -54,6 +58,7 @@ public final class NetfilterQueue: @unchecked Sendable {
             (slotMessages + slot).initialize(to: message)
         }
         verdicts = VerdictBatch(capacity: configuration.burst)
+        rewriteBuffer = .allocate(byteCount: Int(configuration.copyRange) + 1024, alignment: 8)
         do {
             try configureSocket()
             try request(kind: "bind") { buffer, sequence in
@@ -75,6 +80,7 @@ public final class NetfilterQueue: @unchecked Sendable {
 
     deinit {
         receiveBuffer.deallocate()
+        rewriteBuffer.deallocate()
         slotMessages.deallocate()
         slotVectors.deallocate()
     }
@@ -181,7 +187,7 @@ extension NetfilterQueue {
             var raw = plainmode_nfq_packet()
             if plainmode_nfq_read_packet(current, &raw) == 0 {
                 handled += 1
-                verdicts.append(id: raw.id, verdict: handle(QueuedPacket(raw)), counters: counters)
+                stage(handle(QueuedPacket(raw)), for: raw)
             } else if current.pointee.nlmsg_type != UInt16(NLMSG_DONE) {
                 counters.add(.unexpectedMessages)
             }
@@ -190,19 +196,63 @@ extension NetfilterQueue {
         return handled
     }
 
+    /// Stages one handler's verdict. A rewritten packet is answered at once, with its bytes, while
+    /// they are still in the receive slot (the next `recvmmsg` of the burst reuses it).
+    private func stage(_ verdict: Verdict, for raw: plainmode_nfq_packet) {
+        switch verdict {
+        case .accept, .drop:
+            verdicts.append(id: raw.id, dropped: verdict == .drop, counters: counters)
+        case .hold:
+            holdsPackets = true
+            counters.add(.received)
+            counters.add(.held)
+        case .acceptRewritten:
+            if raw.cap_len == raw.payload_len, sendRewritten(raw) {
+                counters.add(.received)
+                counters.add(.accepted)
+                counters.add(.rewritten)
+            } else {
+                counters.add(.rewriteFailures)
+                verdicts.append(id: raw.id, dropped: false, counters: counters)
+            }
+        }
+    }
+
+    private func sendRewritten(_ raw: plainmode_nfq_packet) -> Bool {
+        guard let payload = raw.payload, Int(raw.payload_len) + 1024 <= rewriteBuffer.count else { return false }
+        let base = rewriteBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        let length = plainmode_nfq_put_verdict_payload(base, configuration.queue, raw.id, UInt32(NF_ACCEPT), payload, raw.payload_len)
+        counters.add(.verdictSends)
+        return mnl_socket_sendto(socket, base, Int(length)) >= 0
+    }
+
+    /// Accepts every packet of the queue with an id up to `id` that is still queued: how a delay
+    /// line releases what it held (ids grow in arrival order). Returns false when the send failed.
+    @discardableResult
+    public func acceptHeld(through id: UInt32) -> Bool {
+        let base = rewriteBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        let length = plainmode_nfq_put_batch_verdict(base, configuration.queue, id, UInt32(NF_ACCEPT))
+        counters.add(.verdictSends)
+        guard mnl_socket_sendto(socket, base, Int(length)) >= 0 else {
+            counters.add(.verdictErrors)
+            return false
+        }
+        return true
+    }
+
     /// Sends the staged verdicts: one VERDICT_BATCH message when the whole burst shares one
-    /// verdict (all accepted: SYNs; all dropped: carried datagrams), else one VERDICT message
-    /// per packet, all in a single `sendto`.
+    /// verdict (all accepted: SYNs; all dropped: carried datagrams) and the queue holds nothing,
+    /// else one VERDICT message per packet, all in a single `sendto`.
     private func flushVerdicts() {
         guard !verdicts.isEmpty else { return }
         let base = receiveBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
         var length = 0
-        if verdicts.allAccepted || verdicts.allDropped {
+        if (verdicts.allAccepted || verdicts.allDropped) && !holdsPackets {
             let verdict = UInt32(verdicts.allAccepted ? NF_ACCEPT : NF_DROP)
             length = Int(plainmode_nfq_put_batch_verdict(base, configuration.queue, verdicts.highestID, verdict))
         } else {
-            verdicts.forEach { id, verdict in
-                length += Int(plainmode_nfq_put_verdict(base + length, configuration.queue, id, verdict.rawValue))
+            verdicts.forEach { id, dropped in
+                length += Int(plainmode_nfq_put_verdict(base + length, configuration.queue, id, UInt32(dropped ? NF_DROP : NF_ACCEPT)))
             }
         }
         if mnl_socket_sendto(socket, base, length) < 0 { counters.add(.verdictErrors) }

@@ -3,6 +3,13 @@ public import Counters
 /// What one queue counts; names are the `ctl stats` keys.
 public enum NetfilterQueueCounter: Int, CounterName {
     case received, accepted, dropped
+    /// Accepted with bytes the handler rewrote (also counted in `accepted`).
+    case rewritten
+    /// Held for a later verdict (`acceptHeld(through:)`, delay lines).
+    case held
+    /// A rewrite that could not be handed back (cut by the copy range, or the send failed): the
+    /// packet was accepted unchanged.
+    case rewriteFailures
     /// ENOBUFS on receive: the kernel could not deliver some messages (with fail-open they passed).
     case receiveOverruns
     /// `recvmmsg` calls: with `received`, how many packets one system call brings.
@@ -15,6 +22,9 @@ public enum NetfilterQueueCounter: Int, CounterName {
         case .received: "nfq_received"
         case .accepted: "nfq_accepted"
         case .dropped: "nfq_dropped"
+        case .rewritten: "nfq_rewritten"
+        case .held: "nfq_held"
+        case .rewriteFailures: "nfq_rewrite_failures"
         case .receiveOverruns: "nfq_receive_overruns"
         case .receiveCalls: "nfq_receive_calls"
         case .receiveErrors: "nfq_receive_errors"

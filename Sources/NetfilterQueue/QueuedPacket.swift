@@ -41,12 +41,25 @@ public struct QueuedPacket: ~Copyable {
 
     /// True when the copy range cut the packet short.
     public var isTruncated: Bool { originalLength > bytes.count }
+
+    /// Lets `body` change the packet in place (it lies in this process's receive buffer); answer
+    /// `.acceptRewritten` to hand the changed bytes back. The buffer lives only inside `body`.
+    public func withMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try body(UnsafeMutableRawBufferPointer(mutating: bytes))
+    }
 }
 
 /// What happens to a queued packet.
-public enum Verdict: UInt32, Sendable {
+public enum Verdict: Sendable {
     /// NF_DROP: the packet is gone (consumed by us, or refused).
-    case drop = 0
+    case drop
     /// NF_ACCEPT: the packet continues unchanged.
-    case accept = 1
+    case accept
+    /// NF_ACCEPT with the bytes as the handler changed them (`QueuedPacket.withMutableBytes`);
+    /// the packet must not have been cut by the copy range.
+    case acceptRewritten
+    /// No verdict yet: the packet stays queued until `NetfilterQueue.acceptHeld(through:)` (a
+    /// delay line). A queue that ever holds a packet stops answering bursts with batch verdicts,
+    /// which would release the packets it holds.
+    case hold
 }

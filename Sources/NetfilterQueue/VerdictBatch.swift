@@ -15,11 +15,11 @@ struct VerdictBatch {
 
     var isEmpty: Bool { ids.isEmpty }
 
-    mutating func append(id: UInt32, verdict: Verdict, counters: NetfilterQueueCounters) {
+    mutating func append(id: UInt32, dropped: Bool, counters: NetfilterQueueCounters) {
         ids.append(id)
-        drops.append(verdict == .drop)
+        drops.append(dropped)
         highestID = max(highestID, id)
-        if verdict == .drop {
+        if dropped {
             allAccepted = false
             counters.add(.dropped)
         } else {
@@ -29,8 +29,9 @@ struct VerdictBatch {
         counters.add(.received)
     }
 
-    func forEach(_ body: (UInt32, Verdict) -> Void) {
-        for index in ids.indices { body(ids[index], drops[index] ? .drop : .accept) }
+    /// Calls `body` with each packet's id and whether it is dropped.
+    func forEach(_ body: (UInt32, Bool) -> Void) {
+        for index in ids.indices { body(ids[index], drops[index]) }
     }
 
     mutating func removeAll() {
