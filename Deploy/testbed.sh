@@ -65,6 +65,10 @@ Creates (up) or removes (down) the namespaces \${PREFIX}-lan, -cpe, -conc, -srv 
   --delay-b TIME     one-way delay of link B
   --delay-line PATH  the delay-line binary (default: \$DELAY_LINE, else .build/release or
                      .build/debug of this repository: swift build --product delay-line)
+  --direct-path      also route the CPE's own WAN addresses to and from the server, natively
+                     through the concentrator (forwarding on there), so a connection from the
+                     CPE namespace bound to a WAN address is the "direct" reference: the same
+                     link, delay and rate, no plainmode
   --no-shaping       no tbf at all
 See the header of this script for the addressing table.
 EOF
@@ -187,7 +191,7 @@ up_failed() {
 }
 
 up() {
-    local rate_a=20mbit rate_b=20mbit delay_a=0 delay_b=0 delay_line="" shaping=1 ns binary
+    local rate_a=20mbit rate_b=20mbit delay_a=0 delay_b=0 delay_line="" shaping=1 direct=0 ns binary
     while (($#)); do
         case $1 in
             --profile)
@@ -206,6 +210,7 @@ up() {
             --delay-a) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_a=$2; shift 2 ;;
             --delay-b) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_b=$2; shift 2 ;;
             --delay-line) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_line=$2; shift 2 ;;
+            --direct-path) direct=1; shift ;;
             --no-shaping) shaping=0; shift ;;
             -h | --help) usage; exit 0 ;;
             *) echo "testbed: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -287,6 +292,13 @@ up() {
     ip netns exec "$CPE" bash "$here/cpe-net.sh" --lan-if lan0 \
         --endpoint 198.51.100.6@wanb --endpoint 2001:db8:b::2@wanb
 
+    if ((direct)); then
+        # The reference path: CPE WAN address <-> server, forwarded natively by the concentrator.
+        ip netns exec "$CONC" sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+        ip -n "$SRV" route add 198.51.100.0/29 via 203.0.113.1 dev up0
+        ip -n "$SRV" -6 route add 2001:db8:a::/64 via 2001:db8:3::1 dev up0
+        ip -n "$SRV" -6 route add 2001:db8:b::/64 via 2001:db8:3::1 dev up0
+    fi
     if ((shaping)); then
         shape "$CPE" wana "$rate_a"
         shape "$CONC" cpea "$rate_a"
