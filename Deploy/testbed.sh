@@ -32,13 +32,13 @@
 # Delay (--delay-a, --delay-b, or a --profile): this kernel has no netem (FACTS.md section 7), so a
 # one-way delay is a delay line on the RECEIVING side of each access link: a raw-table PREROUTING
 # rule queues what arrives on cpe:wana / conc:cpea (link A) and cpe:wanb / conc:cpeb (link B) to
-# NFQUEUE 900 (A) or 901 (B) of that namespace, where a `delay-line` process (Tests/Tools) holds
+# NFQUEUE 900 (A) or 901 (B) of that namespace (902 for conc:up0 and srv:up0 with --delay-internet), where a `delay-line` process (Tests/Tools) holds
 # each packet for the link's delay. Each direction of a link gets its delay, so a link's round
 # trip is twice it. On the sender's egress instead, the held packets would count against TCP Small
 # Queues and throttle a local sender to a quarter of the link. Rates stay tbf (below).
 #
 # The plainmode-specific set-up (sysctls, MPTCP limits and endpoints, TPROXY, transparent return
-# path) is NOT done here: the testbed runs Deploy/cpe-net.sh and Deploy/concentrator-net.sh inside
+# path, the SYN gate's rules on queues 0:1) is NOT done here: the testbed runs Deploy/cpe-net.sh and Deploy/concentrator-net.sh inside
 # the namespaces, exactly as an operator runs them on real boxes. What is here is what the boxes'
 # ordinary network configuration would do (addresses, routes, forwarding, the second WAN's source
 # route) plus the testbed baseline sysctls.
@@ -63,6 +63,9 @@ Creates (up) or removes (down) the namespaces \${PREFIX}-lan, -cpe, -conc, -srv 
   --rate-a, --rate-b the rate of one link only
   --delay-a TIME     one-way delay of link A, each direction (e.g. 10ms, 2.5ms; default 0)
   --delay-b TIME     one-way delay of link B
+  --delay-internet TIME  one-way delay between the concentrator and the server (default 0): a
+                     server some way off, where the draft's SYN data saves up to an access
+                     round trip
   --delay-line PATH  the delay-line binary (default: \$DELAY_LINE, else .build/release or
                      .build/debug of this repository: swift build --product delay-line)
   --direct-path      also route the CPE's own WAN addresses to and from the server, natively
@@ -191,7 +194,7 @@ up_failed() {
 }
 
 up() {
-    local rate_a=20mbit rate_b=20mbit delay_a=0 delay_b=0 delay_line="" shaping=1 direct=0 ns binary
+    local rate_a=20mbit rate_b=20mbit delay_a=0 delay_b=0 delay_i=0 delay_line="" shaping=1 direct=0 ns binary
     while (($#)); do
         case $1 in
             --profile)
@@ -209,6 +212,7 @@ up() {
             --rate-b) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; rate_b=$2; shift 2 ;;
             --delay-a) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_a=$2; shift 2 ;;
             --delay-b) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_b=$2; shift 2 ;;
+            --delay-internet) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_i=$2; shift 2 ;;
             --delay-line) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; delay_line=$2; shift 2 ;;
             --direct-path) direct=1; shift ;;
             --no-shaping) shaping=0; shift ;;
@@ -220,8 +224,9 @@ up() {
     rate_bytes_per_s "$rate_b" >/dev/null
     delay_a=$(delay_ms "$delay_a") || exit 2
     delay_b=$(delay_ms "$delay_b") || exit 2
+    delay_i=$(delay_ms "$delay_i") || exit 2
     binary=""
-    if [[ $delay_a != 0 || $delay_b != 0 ]]; then binary=$(find_delay_line) || exit 2; fi
+    if [[ $delay_a != 0 || $delay_b != 0 || $delay_i != 0 ]]; then binary=$(find_delay_line) || exit 2; fi
     for ns in "${ALL_NS[@]}"; do
         if ns_exists "$ns"; then
             echo "testbed: namespace $ns already exists; run 'PREFIX=$PREFIX $0 down' first" >&2
@@ -288,7 +293,10 @@ up() {
     ip netns exec "$CONC" sysctl -q -w net.ipv4.conf.all.rp_filter=1 net.ipv4.conf.cpeb.rp_filter=1
 
     # The operator scripts, as on the real boxes.
-    ip netns exec "$CONC" bash "$here/concentrator-net.sh" --pool 192.0.2.128/27 --pool 2001:db8:1::/48
+    # The SYN gate's rules for both listeners, queues 0:1 (plainmode concentrator --queues 0:1): a
+    # concentrator that accepts SYN data needs the gate's window rewrite (README, FACTS.md 7).
+    ip netns exec "$CONC" bash "$here/concentrator-net.sh" --pool 192.0.2.128/27 --pool 2001:db8:1::/48 \
+        --gate 198.51.100.1:5000 --gate '[2001:db8:a::1]:5000' --queues 0:1
     ip netns exec "$CPE" bash "$here/cpe-net.sh" --lan-if lan0 \
         --endpoint 198.51.100.6@wanb --endpoint 2001:db8:b::2@wanb
 
@@ -314,9 +322,13 @@ up() {
         delay_ingress "$CONC" cpeb 901 "$delay_b" "$binary"
         delay_ingress "$CPE" wanb 901 "$delay_b" "$binary"
     fi
+    if [[ $delay_i != 0 ]]; then
+        delay_ingress "$CONC" up0 902 "$delay_i" "$binary"
+        delay_ingress "$SRV" up0 902 "$delay_i" "$binary"
+    fi
     trap - ERR
     echo "testbed: up (PREFIX=$PREFIX, shaping: $( ((shaping)) && echo "tbf A $rate_a, B $rate_b per direction" || echo none)," \
-        "one-way delay: A ${delay_a} ms, B ${delay_b} ms)"
+        "one-way delay: A ${delay_a} ms, B ${delay_b} ms, Internet ${delay_i} ms)"
 }
 
 case ${1:-} in

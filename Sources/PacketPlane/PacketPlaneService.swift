@@ -56,6 +56,8 @@ public final class PacketPlaneService: Sendable {
     public func counterTotals() -> [(name: String, value: Int)] {
         let gateTotals = gate == nil ? [] : SynGateOutcome.allCases.map { outcome in
             (name: outcome.name, value: workers.reduce(0) { $0 + $1.outcomes[outcome] })
+        } + SynRewriteCounter.allCases.map { counter in
+            (name: counter.name, value: workers.reduce(0) { $0 + $1.rewrites[counter] })
         }
         let udpTotals = inbound == nil ? [] : UDPCounter.allCases.map { counter in
             (name: "inbound_" + counter.name, value: workers.reduce(0) { $0 + $1.udp[counter] })
@@ -74,6 +76,7 @@ final class PacketPlaneWorker: Sendable {
     let gate: SynGate?
     let inbound: InboundDatagrams?
     let outcomes = AtomicCounters<SynGateOutcome>()
+    let rewrites = AtomicCounters<SynRewriteCounter>()
     let udp = UDPCounters()
     let thread = Mutex<OSThread?>(nil)
     let logger: Logger
@@ -123,6 +126,12 @@ final class PacketPlaneWorker: Sendable {
         guard let gate else { return .accept }
         let outcome = gate.decide(parsed, bytes: packet.bytes, now: now)
         outcomes.add(outcome)
-        return outcome.accepts ? .accept : .drop
+        guard outcome.accepts else { return .drop }
+        guard outcome != .acceptedJoin, let window = gate.fastOpenWindow(parsed, bytes: packet.bytes) else { return .accept }
+        // The one change the gate makes to a SYN: its window field, checksum fixed (FACTS.md 7).
+        var rewritten = parsed
+        packet.withMutableBytes { rewritten.rewriteTCPWindow(to: window, in: $0, checksumIsPartial: packet.checksumNotReady) }
+        rewrites.add(.windowRewritten)
+        return .acceptRewritten
     }
 }

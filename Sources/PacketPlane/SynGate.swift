@@ -14,14 +14,18 @@ public struct SynGateSettings: Sendable {
     /// MP_JOIN SYNs a connection may receive while it is known (0: no limit); the kernel's own
     /// `ip mptcp limits` still applies after the gate.
     public var subflowsPerConnection: Int
+    /// Lower the window field of accepted Fast Open SYNs (see `fastOpenWindow`); off only for a
+    /// kernel without the MPTCP send-window bug.
+    public var rewritesFastOpenWindow: Bool
 
     public init(policy: PlainModePolicy, allowed: [IPPrefix] = [], newConnectionsPerSecond: Int = 0, burst: Int = 0,
-                subflowsPerConnection: Int = 0) {
+                subflowsPerConnection: Int = 0, rewritesFastOpenWindow: Bool = true) {
         self.policy = policy
         self.allowed = allowed
         self.newConnectionsPerSecond = newConnectionsPerSecond
         self.burst = burst
         self.subflowsPerConnection = subflowsPerConnection
+        self.rewritesFastOpenWindow = rewritesFastOpenWindow
     }
 }
 
@@ -65,8 +69,21 @@ public enum SynGateOutcome: Int, CounterName {
     }
 }
 
-/// The read-only SYN gate: one instance shared by every queue worker (its limiter state is
-/// lock-sharded). It reads a packet and returns a decision; it never writes to the packet.
+/// What the gate changes in SYNs it accepts; each case is a `ctl stats` counter.
+public enum SynRewriteCounter: Int, CounterName {
+    /// A Fast Open SYN whose window field was lowered (`SynGate.fastOpenWindow`).
+    case windowRewritten
+
+    public var name: String {
+        switch self {
+        case .windowRewritten: "gate_syn_window_rewritten"
+        }
+    }
+}
+
+/// The SYN gate: one instance shared by every queue worker (its limiter state is
+/// lock-sharded). It reads a packet and returns a decision; the one field it may have changed,
+/// by the worker, is the window of an accepted Fast Open SYN (`fastOpenWindow`).
 public final class SynGate: Sendable {
     public let settings: SynGateSettings
     let rateLimiter: CPERateLimiter
@@ -119,6 +136,29 @@ public final class SynGate: Sendable {
         }
         // Charged last, so a refused SYN does not use up the CPE's allowance.
         return rateLimiter.admit(packet.source, now: now) ? outcome : .droppedRateLimited
+    }
+
+    /// The window field an accepted SYN should carry instead of its own, or nil to leave it.
+    ///
+    /// Linux 6.18 builds a Fast Open child from the SYN and takes the SYN's window field shifted
+    /// by the client's window scale as the MPTCP send limit (SYN windows are never scaled): 64240
+    /// << 10 is 65.8 MB, so the server overruns a client whose second subflow then drops the
+    /// excess, and the transfer towards the client stalls (FACTS.md section 7). Dividing the field
+    /// by 2^scale makes that bogus limit the client's true initial window; real window updates
+    /// take over from the first ACK. Only SYNs that can make a Fast Open child are touched (data,
+    /// or a Fast Open option), and never their payload, options or sequence numbers.
+    public func fastOpenWindow(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer) -> UInt16? {
+        guard settings.rewritesFastOpenWindow, case .tcp(let tcp) = packet.transport, tcp.isInitialSYN,
+              packet.transportOffset + tcp.headerLength <= bytes.count
+        else { return nil }
+        let segment = UnsafeRawBufferPointer(rebasing: bytes[packet.transportOffset..<packet.packetLength])
+        let options = TCPOptions(segment: segment, headerLength: tcp.headerLength)
+        guard packet.payloadLength > 0 || (try? options.first(kind: TCPOption.fastOpen)) != nil,
+              let scaleOption = try? options.first(kind: TCPOption.windowScale), scaleOption.dataLength == 1
+        else { return nil }
+        let scale = min(Int(segment[scaleOption.dataOffset]), 14)  // RFC 7323 2.3: larger counts as 14
+        let lowered = max(1, tcp.window >> scale)
+        return lowered < tcp.window ? lowered : nil
     }
 
     /// Forgets limiter entries idle for a while; call about once a second from one thread.

@@ -5,7 +5,8 @@ import WireFormat
 
 /// The CPE's side of a connection: the LAN host's TCP connection arrives through TPROXY (its
 /// local address is the original destination); the MPTCP leg to the concentrator opens with
-/// the PM block as SYN data.
+/// the PM block and the LAN host's first bytes in one segment: the SYN's data by default, else
+/// the first segment after the handshake.
 extension RelayLoop {
     func startCPEConnection(_ slot: Int, settings: CPESettings, now: ContinuousClock.Instant) {
         let destination = connections[slot].local
@@ -32,7 +33,10 @@ extension RelayLoop {
         let upstream: Socket
         do throws(Errno) {
             upstream = try Socket.stream(family: concentrator.family, protocolNumber: Socket.mptcp)
-            do { try upstream.enableFastOpenClientWithoutCookie() } catch {
+            do {
+                try upstream.enableFastOpenClientWithoutCookie()
+                try upstream.setNoDelay()
+            } catch {
                 upstream.close()
                 throw error
             }
@@ -44,6 +48,34 @@ extension RelayLoop {
         connections[slot].upstream = upstream
         // The block goes out ahead of every LAN byte; what rides in the SYN counts as sent.
         connections[slot].toUpstream.pending = blockBytes
-        startConnect(slot, to: concentrator, synData: settings.blockInSYN ? blockBytes : nil, now: now)
+        guard takeFirstBytes(slot, now: now) else { return }
+        startConnect(slot, to: concentrator, synData: settings.blockInSYN ? connections[slot].toUpstream.pending : nil, now: now)
+    }
+
+    /// Most LAN bytes sent with the block: block and bytes fit one segment (and a SYN's data).
+    static let firstBytesLimit = 1200
+
+    /// Moves what the LAN host has sent so far (up to `firstBytesLimit` with the block) behind the
+    /// block in `pending`, so that both leave in one segment instead of the bytes waiting for the
+    /// block's acknowledgement. Nothing waits for bytes that are not there (server-first
+    /// protocols). False when the LAN side failed (the connection is finished).
+    func takeFirstBytes(_ slot: Int, now: ContinuousClock.Instant) -> Bool {
+        let room = Self.firstBytesLimit - connections[slot].toUpstream.pending.count
+        guard room > 0, !connections[slot].toUpstream.sourceEnded else { return true }
+        let lan = connections[slot].downstream
+        let received: Int?
+        do throws(Errno) {
+            received = try withUnsafeTemporaryAllocation(byteCount: room, alignment: 8) { (buffer) throws(Errno) -> Int? in
+                guard let count = try lan.receive(into: buffer) else { return nil }
+                connections[slot].toUpstream.pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                return count
+            }
+        } catch {
+            finish(slot, .downstreamFailed(error), now: now)
+            return false
+        }
+        if received == 0 { connections[slot].toUpstream.sourceEnded = true }
+        if let received, received > 0 { counters.add(.firstBytesWithBlock, received) }
+        return true
     }
 }

@@ -105,6 +105,7 @@ extension RelayLoop {
             do throws(Errno) {
                 upstream = try Socket.stream(family: remote.family)
                 do {
+                    try upstream.setNoDelay()
                     try upstream.setTransparent(family: remote.family)
                     try upstream.setReuseAddress()
                     try upstream.bind(source)
@@ -147,6 +148,7 @@ extension RelayLoop {
         do {
             if let synData {
                 connections[slot].toUpstream.pendingSent = try upstream.connectSendingFastOpen(to: remote, synData)
+                if connections[slot].toUpstream.pendingSent > 0 { counters.add(.synDataConnections) }
             } else if try upstream.connect(to: remote) {
                 finishConnect(slot, now: now)
             }
@@ -161,6 +163,8 @@ extension RelayLoop {
             return connectFailed(slot, error, now: now)
         }
         counters.add(.upstreamConnected)
+        // CPE: what the LAN host sent during the handshake joins the block if it has not left yet.
+        if case .cpe = role, connections[slot].toUpstream.pendingSent == 0, !takeFirstBytes(slot, now: now) { return }
         markEstablished(connections[slot].binding)
         startRelaying(slot, now: now)
     }

@@ -183,6 +183,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                 counters.add(.acceptErrors)
                 continue
             }
+            // No Nagle wait in the relay (see Socket.setNoDelay); a refusal only costs latency.
+            try? socket.setNoDelay()
             let slot = allocateSlot(now: now)
             connections[slot].downstream = socket
             connections[slot].peer = peer

@@ -15,6 +15,8 @@ public enum StreamCounter: Int, CounterName {
     case abortsSentDownstream, abortsSentUpstream
     case descriptorExhaustion, connectionsShed
     case bytesToUpstream, bytesToDownstream
+    /// CPE: LAN bytes sent in the PM block's segment; connections whose block rode in the SYN.
+    case firstBytesWithBlock, synDataConnections
     case connectionsOpen
 
     public var name: String {
@@ -60,6 +62,8 @@ public enum StreamCounter: Int, CounterName {
         case .connectionsShed: "connections_shed"
         case .bytesToUpstream: "bytes_to_upstream"
         case .bytesToDownstream: "bytes_to_downstream"
+        case .firstBytesWithBlock: "first_bytes_with_block"
+        case .synDataConnections: "syn_data_connections"
         case .connectionsOpen: "connections_open"
         }
     }

@@ -71,12 +71,12 @@ public struct CPESettings: Sendable {
     public var concentratorIPv6: SocketAddress?
     public var sourceOption: SourceOption
     public var subtype: UInt8
-    /// Send the PM block as TCP Fast Open SYN data (the draft's way) rather than as the first
-    /// bytes after the handshake.
+    /// Send the PM block (and the LAN host's first bytes, when already there) as TCP Fast Open
+    /// SYN data, the draft's way, rather than as the first bytes after the handshake.
     public var blockInSYN: Bool
 
     public init(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?,
-                sourceOption: SourceOption = .auto, subtype: UInt8 = PlainMode.defaultSubtype, blockInSYN: Bool = false) {
+                sourceOption: SourceOption = .auto, subtype: UInt8 = PlainMode.defaultSubtype, blockInSYN: Bool = true) {
         self.blockInSYN = blockInSYN
         self.concentratorIPv4 = concentratorIPv4
         self.concentratorIPv6 = concentratorIPv6

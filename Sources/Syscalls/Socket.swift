@@ -119,6 +119,14 @@ public struct Socket: Hashable, Sendable {
         }
     }
 
+    /// TCP_NODELAY: a write leaves at once instead of waiting for the acknowledgement of a small
+    /// segment in flight (Nagle). A relay sets it on both legs: the endpoints' own Nagle has
+    /// already run, and a relay that waited again would add an access round trip (on MPTCP it
+    /// applies to every subflow).
+    public func setNoDelay() throws(Errno) {
+        try setOption(level: Int32(IPPROTO_TCP), name: TCP_NODELAY, 1)
+    }
+
     /// Client side: send SYN data without a cookie.
     public func enableFastOpenClientWithoutCookie() throws(Errno) {
         try setOption(level: Int32(IPPROTO_TCP), name: PLAINMODE_TCP_FASTOPEN_NO_COOKIE, 1)

@@ -1,5 +1,6 @@
-// In-place address and port rewrites with RFC 1624 incremental checksum updates: the IPv4
-// header checksum and the TCP/UDP checksum (whose pseudo-header covers the addresses).
+// In-place address, port and TCP window rewrites with RFC 1624 incremental checksum updates: the
+// IPv4 header checksum and the TCP/UDP checksum (whose pseudo-header covers the addresses). The
+// SYN gate's window rewrite is the live user; the address and port rewrites are library code.
 // Not for packets handed back to the kernel after local generation: FACTS.md section 3 says
 // those need a full transport checksum (`TransportChecksum.fill`).
 
@@ -59,6 +60,25 @@ extension ParsedPacket {
         adjustTransportChecksum(in: packet) { checksum, isUDP in
             isUDP ? InternetChecksum.adjustedUDP(checksum, replacing: old, with: new)
                   : InternetChecksum.adjusted(checksum, replacing: old, with: new)
+        }
+    }
+
+    /// Replaces the TCP window field. `checksumIsPartial`: the kernel marked the packet
+    /// CHECKSUM_PARTIAL (a local sender, veth), so the field holds no full checksum to update and
+    /// the whole sum is computed; otherwise an RFC 1624 incremental update.
+    @inlinable
+    public mutating func rewriteTCPWindow(to new: UInt16, in packet: UnsafeMutableRawBufferPointer, checksumIsPartial: Bool) {
+        guard case .tcp(var tcp) = transport else { preconditionFailure("window rewrite of a packet without TCP header") }
+        let old = tcp.window
+        tcp.window = new
+        transport = .tcp(tcp)
+        packet.storeWireUInt16(new, at: transportOffset + 14)
+        if checksumIsPartial {
+            TransportChecksum.fill(packet, self)
+            tcp.checksum = packet.wireUInt16(at: transportOffset + 16)
+            transport = .tcp(tcp)
+        } else {
+            adjustTransportChecksum(in: packet) { checksum, _ in InternetChecksum.adjusted(checksum, replacing: old, with: new) }
         }
     }
 

@@ -91,6 +91,8 @@ public struct TCPOption: Equatable, Sendable {
     public static let sackPermitted: UInt8 = 4
     public static let timestamp: UInt8 = 8
     public static let multipathTCP: UInt8 = 30
+    /// TCP Fast Open (RFC 7413): a cookie, or an empty request for one.
+    public static let fastOpen: UInt8 = 34
 }
 
 /// Walks the options of a TCP header without allocating: NOPs are skipped, EOL ends the walk,

@@ -15,11 +15,12 @@ struct CPECommand: ParsableCommand {
         discussion: """
             LAN TCP reaches the --listen port through TPROXY (Deploy/cpe-net.sh); each connection \
             becomes an MPTCP connection to the concentrator that carries the original destination \
-            in a PM block sent as TCP Fast Open data without cookie. The kernel spreads it over \
+            in a PM block sent, with the LAN host's first bytes, as TCP Fast Open data without \
+            cookie (--no-syn-data: right after the handshake). The kernel spreads it over \
             every MPTCP endpoint (one per WAN link: ip mptcp endpoint add ADDR dev IF subflow). \
             LAN UDP reaches the packet plane through NFQUEUE (cpe-net.sh --udp): each flow's first \
             datagram opens an MPTCP connection that starts with the PM block, EOL and the first \
-            length-framed record (after the handshake; --udp-syn-data: in the SYN); replies come \
+            length-framed record (in the SYN; --no-udp-syn-data: after the handshake); replies come \
             back as datagrams from the original remote.
             Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start, 64 bad usage.
             """
@@ -38,8 +39,8 @@ struct CPECommand: ParsableCommand {
     var sourceOption: String = "auto"
 
     @Flag(inversion: .prefixedNo,
-          help: "Send the PM block as TCP Fast Open SYN data (the draft's way). Off by default: on Linux 6.18 an MPTCP connection opened with SYN data stalls under bulk traffic towards the CPE (see README).")
-    var synData = false
+          help: "Send the PM block, and the LAN host's first bytes when they are already there, as TCP Fast Open SYN data (the draft's way): the concentrator connects upstream while the handshake is still in flight. --no-syn-data sends them in the first segment after the handshake, one access round trip later. A concentrator on Linux 6.18 needs its SYN gate's window rewrite for SYN data (on by default in plainmode concentrator; see README).")
+    var synData = true
 
     @Option(help: "PM option subtype (draft default 14, 0xE).")
     var subtype: UInt8 = PlainMode.defaultSubtype

@@ -23,8 +23,8 @@ struct CPEUDPOptions: ParsableArguments {
     var udpPathMtu = 1500
 
     @Flag(inversion: .prefixedNo,
-          help: "Open each UDP flow with its PM block and first datagram as SYN data (draft 5.1). Off by default: on Linux 6.18 an MPTCP connection opened with SYN data stalls under bulk traffic towards the CPE (see README); the block then follows the handshake.")
-    var udpSynData = false
+          help: "Open each UDP flow with its PM block and first datagram as SYN data (draft 5.1), so the first datagram reaches the remote one access round trip sooner. --no-udp-syn-data sends them after the handshake. A concentrator on Linux 6.18 needs its SYN gate's window rewrite for SYN data (see README).")
+    var udpSynData = true
 
     @Flag(inversion: .prefixedNo,
           help: "Deliver records to the LAN host through a UDP socket per flow, bound to the remote's address and port (IP_TRANSPARENT), so a read's worth of equal-size datagrams is one send the kernel segments (UDP GSO). With --no-udp-segmentation each datagram is built in place and sent through a raw socket.")

@@ -12,8 +12,12 @@ import WireFormat
 /// The concentrator's packet plane flags (SYN gate, UDP bindings) and its start-up.
 struct PacketPlaneOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo,
-          help: "Check SYNs to the listeners before the kernel answers them (read-only; needs the NFQUEUE rules of concentrator-net.sh --gate).")
+          help: "Check SYNs to the listeners before the kernel answers them (needs the NFQUEUE rules of concentrator-net.sh --gate). Without the gate, SYN data is unprotected from the kernel stall of --syn-window-rewrite.")
     var synGate = true
+
+    @Flag(inversion: .prefixedNo,
+          help: "Lower the window field of accepted SYNs that carry data or a Fast Open option (the PM block as SYN data, the draft's way) to the client's true window, checksum fixed; payload, options and sequence numbers untouched. Linux 6.18 takes that field, wrongly scaled, as the send limit of the MPTCP connection and overruns a two-subflow client: transfers towards the CPE stall (README). Turn off only on a kernel without that bug.")
+    var synWindowRewrite = true
 
     @OptionGroup var queueOptions: QueueOptions
 
@@ -69,7 +73,7 @@ struct PacketPlaneOptions: ParsableArguments {
         let settings = SynGateSettings(policy: policy, allowed: try allowedPrefixes(),
                                        newConnectionsPerSecond: maxNewConnectionsPerSecond,
                                        burst: newConnectionBurst > 0 ? newConnectionBurst : maxNewConnectionsPerSecond,
-                                       subflowsPerConnection: maxSubflowsPerConnection)
+                                       subflowsPerConnection: maxSubflowsPerConnection, rewritesFastOpenWindow: synWindowRewrite)
         var template = queueOptions.template()
         // A UDP GSO super-packet holds several datagrams and NFQUEUE does not say where they
         // split: with UDP on, the kernel segments before queueing (SYNs are never GSO).

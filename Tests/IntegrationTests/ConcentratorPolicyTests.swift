@@ -171,10 +171,7 @@ import Testing
             for prefix in ["192.0.2.0/26", "198.51.100.0/29"] {
                 try #require(try bed.run(bed.srv, ["ip", "route", "add", prefix, "via", "203.0.113.1", "dev", "up0"]).status == 0)
             }
-            let returnPath = try bed.run(bed.conc, ["bash", Testbed.repository.appendingPathComponent("Deploy/concentrator-net.sh").path,
-                                                    "--pool", "192.0.2.128/27", "--pool", "2001:db8:1::/48",
-                                                    "--pool", "192.0.2.0/26", "--pool", "198.51.100.0/29"])
-            try #require(returnPath.status == 0, "concentrator-net.sh: \(returnPath.output)")
+            try bed.concentratorNet(["--pool", "192.0.2.0/26", "--pool", "198.51.100.0/29"])
 
             // 1. The LAN host through the CPE: the server sees the LAN host's own address and port.
             let client = try bed.run(bed.lan, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", Testbed.serverV4,

@@ -9,6 +9,7 @@ final class Testbed: @unchecked Sendable {
         .deletingLastPathComponent().deletingLastPathComponent()
     static let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         .deletingLastPathComponent().appendingPathComponent("plainmode").path
+    static let delayLine = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("delay-line").path
     static let tools = repository.appendingPathComponent("Tests/IntegrationTests/tools").path
     static let script = repository.appendingPathComponent("Deploy/testbed.sh").path
 
@@ -40,13 +41,21 @@ final class Testbed: @unchecked Sendable {
     }
 
     /// Builds a testbed, runs `body`, and tears everything down even when `body` throws.
-    static func with<R>(_ name: String, rate: String? = nil, _ body: (Testbed) async throws -> R) async throws -> R {
+    /// `profile` is a testbed.sh link profile (rates and one-way delays, e.g. "dsl-lte"),
+    /// `internetDelay` a one-way delay between concentrator and server; with `directPath` the
+    /// CPE's WAN addresses also reach the server natively (the reference path).
+    static func with<R>(_ name: String, rate: String? = nil, profile: String? = nil, internetDelay: String? = nil,
+                        directPath: Bool = false, _ body: (Testbed) async throws -> R) async throws -> R {
         try #require(geteuid() == 0, "integration tests need root (network namespaces); run them as .ci/run does")
         let prefix = "pm\(name.prefix(6))\(getpid() % 10000)"
         let bed = try Testbed(prefix: prefix)
         defer { bed.tearDown() }
         var arguments = ["up"]
-        if let rate { arguments += ["--rate", rate] } else { arguments += ["--no-shaping"] }
+        if profile != nil || internetDelay != nil { arguments += ["--delay-line", Self.delayLine] }
+        if let profile { arguments += ["--profile", profile] }
+        if let rate { arguments += ["--rate", rate] } else if profile == nil { arguments += ["--no-shaping"] }
+        if let internetDelay { arguments += ["--delay-internet", internetDelay] }
+        if directPath { arguments.append("--direct-path") }
         let up = try bed.run(nil, ["/bin/bash", script] + arguments, environment: ["PREFIX": prefix], timeout: 60)
         try #require(up.status == 0, "testbed up failed: \(up.output)")
         return try await body(bed)
@@ -146,14 +155,25 @@ final class Testbed: @unchecked Sendable {
 
     // MARK: roles
 
-    /// `wrapper` runs before the binary in the namespace (e.g. `prlimit --nofile=N:N --`).
+    /// Runs Deploy/concentrator-net.sh in the concentrator again, as testbed.sh does (both pools,
+    /// the SYN gate of both listeners on queues 0:1), plus `extra` (each run rewrites the chains).
+    func concentratorNet(_ extra: [String] = []) throws {
+        let result = try run(conc, ["bash", Self.repository.appendingPathComponent("Deploy/concentrator-net.sh").path,
+                                    "--pool", Self.pool, "--pool", "2001:db8:1::/48", "--gate", Self.serviceV4,
+                                    "--gate", Self.serviceV6, "--queues", "0:1"] + extra)
+        try #require(result.status == 0, "concentrator-net.sh \(extra): \(result.output)")
+    }
+
+    /// `wrapper` runs before the binary in the namespace (e.g. `prlimit --nofile=N:N --`). The
+    /// queues are 0:1, those of the testbed's gate rules, unless `extra` names others.
     @discardableResult
     func startConcentrator(_ extra: [String] = [], wrapper: [String] = []) throws -> Process {
+        let queues = extra.contains("--queues") ? [] : ["--queues", "0:1"]
         let process = try spawn("concentrator", in: conc, wrapper + [
             Self.binary, "concentrator", "--listen", Self.serviceV4, "--listen", Self.serviceV6,
             "--pool", Self.pool, "--delegated-prefix", "2001:db8:a::/64=2001:db8:1::/48",
             "--control-socket", concentratorSocket, "--threads", "2",
-        ] + extra)
+        ] + queues + extra)
         let up = waitFor(10) { FileManager.default.fileExists(atPath: concentratorSocket) }
         try #require(up, "concentrator did not start: \(log("concentrator"))")
         return process

@@ -9,12 +9,10 @@ import Testing
     static let echoPort = 7
     static let dnsPort = 53
 
-    /// The UDP rules of both scripts (the testbed's return path and endpoints unchanged) and both
+    /// The UDP rules of both scripts (the testbed's return path, gate and endpoints unchanged) and both
     /// daemons; `concentrator` and `cpe` are extra flags.
     static func startBondedUDP(_ bed: Testbed, concentrator: [String] = [], cpe: [String] = []) throws {
-        let conc = try bed.run(bed.conc, ["bash", Testbed.repository.appendingPathComponent("Deploy/concentrator-net.sh").path,
-                                          "--pool", Testbed.pool, "--pool", "2001:db8:1::/48", "--udp", "--queues", "0:1"])
-        try #require(conc.status == 0, "concentrator-net.sh --udp: \(conc.output)")
+        try bed.concentratorNet(["--udp"])
         let cpeRules = try bed.run(bed.cpe, ["bash", Testbed.repository.appendingPathComponent("Deploy/cpe-net.sh").path,
                                              "--lan-if", "lan0", "--endpoint", "198.51.100.6@wanb",
                                              "--endpoint", "2001:db8:b::2@wanb", "--udp", "--queues", "0:1"])
@@ -119,10 +117,10 @@ import Testing
     }
 
     /// A real resolver client: dig asks A and AAAA of a small DNS responder through the bond,
-    /// with each flow opened the draft's way (--udp-syn-data: PM block and query in the SYN).
+    /// with each flow opened the draft's way (the default: PM block and query in the SYN).
     @Test func digResolvesThroughTheBondedPath() async throws {
         try await Testbed.with("udpdns") { bed in
-            try Self.startBondedUDP(bed, cpe: ["--udp-syn-data"])
+            try Self.startBondedUDP(bed)
             try Self.startEcho(bed, port: Self.dnsPort, dns: true)
             let before = try bed.stats(concentrator: false)
             let concBefore = try bed.stats()
@@ -239,10 +237,6 @@ import Testing
     /// headers): both daemons keep running, their counters move, and bonded UDP still works after.
     @Test func bothRolesSurviveSixtySecondsOfRandomBytes() async throws {
         try await Testbed.with("udpfuzz") { bed in
-            let gate = try bed.run(bed.conc, ["bash", Testbed.repository.appendingPathComponent("Deploy/concentrator-net.sh").path,
-                                              "--pool", Testbed.pool, "--pool", "2001:db8:1::/48", "--gate", Testbed.serviceV4,
-                                              "--gate", Testbed.serviceV6, "--udp", "--queues", "0:1"])
-            try #require(gate.status == 0, "\(gate.output)")
             // Random LAN ports open thousands of flows, more than the CPE's 1008-port set holds
             // at once: short-lived bindings give the ports back for the check at the end.
             try Self.startBondedUDP(bed, concentrator: ["--udp-idle-timeout", "5"])

@@ -167,3 +167,69 @@ import WireFormat
         #expect(seen.contains(.droppedMalformedPacket) && seen.contains(.acceptedWithPlainMode))
     }
 }
+
+/// The one field the gate changes: the window of a SYN that can open a Fast Open connection,
+/// divided by 2^scale (FACTS.md 7), with the TCP checksum still right, whichever way it is fixed.
+@Suite struct SynWindowRewriteTests {
+    /// MP_CAPABLE, then NOP + window scale `shift`, then NOP NOP + TFO (kind 34) when asked.
+    static func options(shift: UInt8?, fastOpen: Bool = false) -> [UInt8] {
+        SynGateTests.mpCapable + (shift.map { [0x01, 0x03, 0x03, $0] } ?? []) + (fastOpen ? [0x01, 0x01, 0x22, 0x02] : [])
+    }
+
+    static func window(_ gate: SynGate, _ packet: [UInt8]) throws -> UInt16? {
+        let parsed = try packet.withUnsafeBytes { try ParsedPacket.parse($0) }
+        return packet.withUnsafeBytes { gate.fastOpenWindow(parsed, bytes: $0) }
+    }
+
+    @Test func synDataWithAWindowScaleGetsTheUnscaledWindow() throws {
+        let gate = SynGateTests.gate()
+        // Window 0xFFFF (the builder's), scale 10: 65535 >> 10 = 63.
+        #expect(try Self.window(gate, SynGateTests.syn(options: Self.options(shift: 10), payload: SynGateTests.goodBlock)) == 63)
+        #expect(try Self.window(gate, SynGateTests.syn(from: "2001:db8:a::2", to: "2001:db8:a::1",
+                                                      options: Self.options(shift: 7), payload: SynGateTests.goodBlock)) == 511)
+        // A Fast Open option without data can open a Fast Open connection too.
+        #expect(try Self.window(gate, SynGateTests.syn(options: Self.options(shift: 10, fastOpen: true))) == 63)
+        // Scales above 14 count as 14 (RFC 7323 2.3).
+        #expect(try Self.window(gate, SynGateTests.syn(options: Self.options(shift: 20), payload: SynGateTests.goodBlock)) == 3)
+    }
+
+    @Test func otherSYNsKeepTheirWindow() throws {
+        let gate = SynGateTests.gate()
+        // No data and no Fast Open option: the kernel takes the window from the final ACK.
+        #expect(try Self.window(gate, SynGateTests.syn(options: Self.options(shift: 10))) == nil)
+        // No window scale, or scale 0: the SYN's window is the real one.
+        #expect(try Self.window(gate, SynGateTests.syn(options: Self.options(shift: nil), payload: SynGateTests.goodBlock)) == nil)
+        #expect(try Self.window(gate, SynGateTests.syn(options: Self.options(shift: 0), payload: SynGateTests.goodBlock)) == nil)
+        // Not a pure SYN.
+        #expect(try Self.window(gate, SynGateTests.syn(flags: 0x12, options: Self.options(shift: 10), payload: SynGateTests.goodBlock)) == nil)
+        // Turned off for a kernel without the bug.
+        let off = SynGateTests.gate { $0.rewritesFastOpenWindow = false }
+        #expect(try Self.window(off, SynGateTests.syn(options: Self.options(shift: 10), payload: SynGateTests.goodBlock)) == nil)
+    }
+
+    /// Both ways of fixing the checksum give a segment whose checksum verifies, and change only
+    /// bytes 14-15 (the window) and 16-17 (the checksum) of the TCP header.
+    @Test func theRewriteKeepsTheChecksumRightAndTouchesNothingElse() throws {
+        for source in ["198.51.100.2", "2001:db8:a::2"] {
+            let destination = source.contains(":") ? "2001:db8:a::1" : "198.51.100.1"
+            var packet = SynGateTests.syn(from: source, to: destination, options: Self.options(shift: 10), payload: SynGateTests.goodBlock)
+            var parsed = try packet.withUnsafeBytes { try ParsedPacket.parse($0) }
+            packet.withUnsafeMutableBytes { TransportChecksum.fill($0, parsed) }
+            let original = packet
+            for checksumIsPartial in [false, true] {
+                var rewritten = original
+                var copy = parsed
+                rewritten.withUnsafeMutableBytes { copy.rewriteTCPWindow(to: 63, in: $0, checksumIsPartial: checksumIsPartial) }
+                parsed = try rewritten.withUnsafeBytes { try ParsedPacket.parse($0) }
+                #expect(rewritten.withUnsafeBytes { TransportChecksum.isValid($0, parsed) })
+                guard case .tcp(let tcp) = parsed.transport, case .tcp(let kept) = copy.transport else {
+                    Issue.record("not TCP")
+                    continue
+                }
+                #expect(tcp.window == 63 && kept == tcp)
+                let changed = rewritten.indices.filter { rewritten[$0] != original[$0] }.map { $0 - parsed.transportOffset }
+                #expect(changed.allSatisfy { (14...17).contains($0) }, "changed TCP header bytes \(changed)")
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@
                 [--connections N] [--lifetime S] [--congestion ALG]
   peer.py client --connect ADDR --port P --send BYTES [--connections N] [--parallel M]
                  [--mptcp] [--timeout S] [--bind ADDR] [--bind-port P] [--transparent]
-                 [--late-fin] [--congestion ALG]
+                 [--late-fin] [--congestion ALG] [--mark BYTES]
   peer.py expected BYTES
 
 Every byte either side sends comes from one deterministic stream: random.Random(7).randbytes(65536)
@@ -41,7 +41,7 @@ accepted without a cookie; needs sysctl net.ipv4.tcp_fastopen with bit 0x2).
 
 client: per connection connects, sends --send bytes of the stream while reading, shuts down
 writes (with --late-fin: only after EOF; the server must close first), reads to EOF, prints {"local", "sent", "sent_sha256", "received", "received_sha256",
-"seconds", "mptcp"[, "error"]}. Exit status 0 only if every connection finished without error.
+"seconds", "mptcp"[, "error"]} (with --mark also "mark_bytes", "mark_seconds"). Exit status 0 only if every connection finished without error.
 """
 
 import argparse
@@ -338,9 +338,15 @@ def one_client(args):
         rec["local"] = fmt(s.getsockname())
         sender = Sender(s, args.send, fin=not args.late_fin)
         sender.start()
+        marked_at = None
         for data in receive_chunks(s, deadline, "connection timeout (%gs)" % args.timeout):
             rec["received"] += len(data)
             rh.update(data)
+            if args.mark and marked_at is None and rec["received"] >= args.mark:
+                marked_at = time.monotonic()
+                rec["mark_bytes"] = rec["received"]
+        if marked_at is not None:
+            rec["mark_seconds"] = round(time.monotonic() - marked_at, 4)
         if args.late_fin:
             sender.join(max(deadline - time.monotonic(), 0.001))
             if not sender.is_alive() and sender.error is None:
@@ -413,6 +419,8 @@ def main(argv=None):
     c.add_argument("--bind-port", type=int, default=0)
     c.add_argument("--transparent", action="store_true")
     c.add_argument("--congestion", default=None, metavar="ALG", help="TCP_CONGESTION (e.g. cubic)")
+    c.add_argument("--mark", type=parse_bytes, default=0, metavar="BYTES",
+                   help="also report mark_bytes / mark_seconds as serve --mark does, for what this client receives")
     c.add_argument("--late-fin", action="store_true",
                    help="shut down writes only after reading EOF (for downloads over MPTCP: a DATA_FIN "
                         "ends ESTABLISHED and the kernel then refuses further subflows)")

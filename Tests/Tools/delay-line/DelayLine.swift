@@ -107,6 +107,9 @@ struct DelayLine {
             say(DelayLineOptions.usage, to: 2)
             exit(64)
         }
+        // Started in the background by testbed.sh: drop whatever descriptors the starter's
+        // parent left open (a test runner waits for its child's pipes to close).
+        for descriptor in 3..<Int32(clamping: min(sysconf(Int32(_SC_OPEN_MAX)), 65536)) { close(descriptor) }
         signal(SIGINT) { _ in stopRequested = 1 }
         signal(SIGTERM) { _ in stopRequested = 1 }
         var configuration = NetfilterQueueConfiguration(queue: options.queue)
