@@ -22,6 +22,8 @@
 #   sudo Bench/run-latency-benchmarks.sh
 #
 # Environment (defaults): PREFIX=pmlat (namespace prefix), PROFILE=dsl-lte (testbed --profile),
+# INTERNET_DELAY=10ms (testbed --delay-internet: the server that far beyond the concentrator, one
+# way; 0 puts it next door, where SYN data cannot show what it saves),
 # COUNT=30 (measured connections per system, a multiple of ROUNDS), ROUNDS=3, WARMUP=3 (unmeasured
 # connections per system and round), REQ=100, RESP=100 (bytes), GAP_MS=50 (between connections),
 # RTT_COUNT=500, RTT_SIZE=100, RTT_INTERVAL_US=20000 (UDP probes per run, bytes, spacing),
@@ -60,6 +62,7 @@ repo=$(cd "$here/.." && pwd)
 
 PREFIX=${PREFIX:-pmlat}
 PROFILE=${PROFILE:-dsl-lte}
+INTERNET_DELAY=${INTERNET_DELAY:-10ms}
 COUNT=${COUNT:-30}
 ROUNDS=${ROUNDS:-3}
 WARMUP=${WARMUP:-3}
@@ -161,9 +164,9 @@ EOF
 lat() { python3 "$BIN/lat.py" "$@"; }
 
 # ---------------------------------------------------------------- testbed, rules, daemons
-log "testbed $PREFIX: --profile $PROFILE --direct-path"
+log "testbed $PREFIX: --profile $PROFILE --delay-internet $INTERNET_DELAY --direct-path"
 PREFIX=$PREFIX bash "$repo/Deploy/testbed.sh" down >/dev/null 2>&1 || true
-PREFIX=$PREFIX bash "$repo/Deploy/testbed.sh" up --profile "$PROFILE" --direct-path --delay-line "$DELAY_LINE" >"$OUT/testbed.log" 2>&1 \
+PREFIX=$PREFIX bash "$repo/Deploy/testbed.sh" up --profile "$PROFILE" --delay-internet "$INTERNET_DELAY" --direct-path --delay-line "$DELAY_LINE" >"$OUT/testbed.log" 2>&1 \
     || { cat "$OUT/testbed.log" >&2; die "testbed up failed"; }
 TESTBED_LINE=$(grep '^testbed: up' "$OUT/testbed.log" || true)
 DELAY_A_MS=$(sed -n 's/.*one-way delay: A \([0-9.]*\) ms.*/\1/p' "$OUT/testbed.log")
@@ -342,7 +345,7 @@ PM_LOG_PROBLEMS=$(cat "$OUT/concentrator.log" "$OUT/cpe.log" 2>/dev/null | grep 
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - T_START))
 export RAW TESTS COMMIT DIRTY PLAINMODE PLAINMODE_ARGS ROUNDS COUNT PER_ROUND WARMUP REQ RESP GAP_MS RTT_COUNT RTT_SIZE \
-    RTT_INTERVAL_US LOAD_BEFORE LOAD_AFTER ELAPSED PM_LOG_PROBLEMS HA_VERSION TESTBED_LINE DELAY_A_MS OTHER_NS QUEUES PROFILE
+    RTT_INTERVAL_US INTERNET_DELAY LOAD_BEFORE LOAD_AFTER ELAPSED PM_LOG_PROBLEMS HA_VERSION TESTBED_LINE DELAY_A_MS OTHER_NS QUEUES PROFILE
 python3 - >"$OUT/results.txt" <<'EOF'
 import os, statistics, datetime, platform
 E = os.environ
@@ -386,7 +389,7 @@ def table(hdr, rows):
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 print(f"Latency benchmarks on the delayed testbed, {now}, commit {E['COMMIT']}" + (" (Sources modified)" if E["DIRTY"] != "0" else "")
       + f", Linux {platform.release()}, {os.cpu_count()} CPUs, HAProxy {E['HA_VERSION']}")
-print(E["TESTBED_LINE"] + f" (--profile {E['PROFILE']} --direct-path)")
+print(E["TESTBED_LINE"] + f" (--profile {E['PROFILE']} --delay-internet {E['INTERNET_DELAY']} --direct-path)")
 print(f"plainmode: release build ({E['PLAINMODE']}), both roles with their defaults (queues {E['QUEUES']}, SYN gate on)"
       + (f", extra flags: {E['PLAINMODE_ARGS']}" if E["PLAINMODE_ARGS"].strip() else ""))
 print(f"time to first byte: {E['ROUNDS']} rounds x {E['PER_ROUND']} connections per system (+{E['WARMUP']} warm-up each), "

@@ -29,9 +29,11 @@ import Testing
         ("too long", source6 + destination6 + "1e16", "pm_reject_too_long"),
     ]
 
+    /// The stream plane's own checks: with the SYN gate on, these SYNs would not reach accept()
+    /// (SynGateTests); `--no-syn-gate` lets the gate's queues pass every SYN.
     @Test func everyMalformedOrForbiddenBlockIsRefusedAndCounted() async throws {
         try await Testbed.with("badpm", rate: nil) { bed in
-            try bed.startConcentrator()
+            try bed.startConcentrator(["--no-syn-gate"])
             try bed.startServer(port: 8086, arguments: ["--mode", "echo"])
             for block in Self.badBlocks {
                 let before = try bed.stats()[block.counter] ?? 0
@@ -52,7 +54,7 @@ import Testing
     /// A block that never ends is closed at --pm-timeout; one cut short by a FIN at once.
     @Test func unfinishedBlocksAreClosedAndCounted() async throws {
         try await Testbed.with("pmtime", rate: nil) { bed in
-            try bed.startConcentrator(["--pm-timeout", "1"])
+            try bed.startConcentrator(["--pm-timeout", "1", "--no-syn-gate"])  // the gate would drop these SYNs
             let result = try bed.run(bed.cpe, ["python3", "\(Testbed.tools)/syn_data.py", "send", "--to", "198.51.100.1", "5000",
                                               "--hex", "1e0ae006cb", "--wait", "5"], timeout: 15)
             #expect(result.output.contains("\"outcome\": \"reset\""), "unfinished: \(result.output)")

@@ -132,9 +132,11 @@ import Testing
     }
 
     /// Two links shaped to the same rate: one connection gets at least 90% of their sum, as the
-    /// goodput the server sees once set-up, MP_JOIN and slow start are over (after 12 MiB).
+    /// goodput the server sees once set-up, MP_JOIN and slow start are over (after 12 MiB). On
+    /// the two-fibres profile (2 and 3 ms one-way): with zero delay the host's BBR sees a 16 us
+    /// round trip and its aggregate wanders (README, measured kernel behaviour).
     @Test func aggregationReachesNinetyPercentOfBothLinks() async throws {
-        try await Testbed.with("aggr", rate: "20mbit") { bed in
+        try await Testbed.with("aggr", profile: "two-fibres") { bed in
             try bed.startConcentrator()
             try bed.startCPE()
             let mark = 12 * 1024 * 1024
