@@ -17,6 +17,8 @@ public enum StreamCounter: Int, CounterName {
     case bytesToUpstream, bytesToDownstream
     /// CPE: LAN bytes sent in the PM block's segment; connections whose block rode in the SYN.
     case firstBytesWithBlock, synDataConnections
+    /// Stalled MPTCP sends nudged by re-setting TCP_NODELAY (`RelayLoop.kickStalledMultipathSend`).
+    case multipathPushKicks
     case connectionsOpen
 
     public var name: String {
@@ -64,6 +66,7 @@ public enum StreamCounter: Int, CounterName {
         case .bytesToDownstream: "bytes_to_downstream"
         case .firstBytesWithBlock: "first_bytes_with_block"
         case .synDataConnections: "syn_data_connections"
+        case .multipathPushKicks: "mptcp_push_kicks"
         case .connectionsOpen: "connections_open"
         }
     }
