@@ -127,7 +127,7 @@ let package = Package(
         .target(name: "NamespaceSupport", dependencies: ["Syscalls"], path: "Tests/NamespaceSupport"),
         .testTarget(name: "UDPRelayTests", dependencies: ["UDPRelay", "Syscalls", "PlainMode", "WireFormat", "BindingState", "Counters",
                                                          "NamespaceSupport", .product(name: "SystemPackage", package: "swift-system")]),
-        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "Syscalls", "NamespaceSupport"]),
+        .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "Syscalls", "NamespaceSupport", "WireFormat"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
         .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",
                                                              .product(name: "SystemPackage", package: "swift-system")]),

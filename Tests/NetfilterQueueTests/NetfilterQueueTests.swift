@@ -4,6 +4,7 @@ import NamespaceSupport
 import NetfilterQueue
 import Syscalls
 import Testing
+import WireFormat
 
 /// The NFQUEUE engine against the real kernel: each test makes its own network namespace, queues
 /// UDP sent to 127.0.0.1 inside it, and removes the namespace even when the test fails.
@@ -143,6 +144,80 @@ import Testing
                 return delivered
             }
             #expect(delivered == 10)
+        }
+    }
+
+    /// The delay line's verdicts: held packets stay queued until `acceptHeld(through:)`, which
+    /// releases every packet up to that id, in order, and no batch verdict releases them earlier.
+    @Test func heldPacketsLeaveOnlyWhenReleasedAndInOrder() throws {
+        try Namespace.with("hold") { namespace in
+            try namespace.queueUDP(port: Self.port, queue: 8)
+            let result = try namespace.onThread { () throws -> (early: Int, afterFirst: [UInt8], afterAll: [UInt8], held: Int) in
+                let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: 8))
+                defer { queue.close() }
+                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
+                defer { receiver.close() }
+                let sender = try UDPSocket(bindingLoopbackPort: 0)
+                defer { sender.close() }
+                for index in 0..<10 { try sender.send([UInt8(index)], toLoopbackPort: Self.port) }
+                var ids: [UInt32] = []
+                let deadline = ContinuousClock.now + .seconds(10)
+                while ids.count < 10 && ContinuousClock.now < deadline {
+                    queue.processBurst(timeoutMilliseconds: 100) { packet in
+                        ids.append(packet.id)
+                        return .hold
+                    }
+                }
+                var early = 0
+                while receiver.receive(timeoutMilliseconds: 300) != nil { early += 1 }
+                guard ids.count == 10 else { return (early, [], [], queue.counters[.held]) }
+                queue.acceptHeld(through: ids[3])
+                var afterFirst: [UInt8] = []
+                while afterFirst.count < 4, let datagram = receiver.receive(timeoutMilliseconds: 1000) { afterFirst.append(datagram[0]) }
+                queue.acceptHeld(through: ids[9])
+                var afterAll: [UInt8] = []
+                while afterAll.count < 6, let datagram = receiver.receive(timeoutMilliseconds: 1000) { afterAll.append(datagram[0]) }
+                return (early, afterFirst, afterAll, queue.counters[.held])
+            }
+            #expect(result.early == 0, "held datagrams were delivered before their release")
+            #expect(result.afterFirst == [0, 1, 2, 3])
+            #expect(result.afterAll == [4, 5, 6, 7, 8, 9])
+            #expect(result.held == 10)
+        }
+    }
+
+    /// `.acceptRewritten` hands the changed bytes back: locally sent UDP (partial checksum) with
+    /// its payload changed and the full checksum computed arrives changed (FACTS.md 3).
+    @Test func rewrittenPacketsArriveAsRewritten() throws {
+        try Namespace.with("rewrite") { namespace in
+            try namespace.queueUDP(port: Self.port, queue: 9)
+            let result = try namespace.onThread { () throws -> (delivered: [[UInt8]], rewritten: Int, failures: Int) in
+                let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: 9))
+                defer { queue.close() }
+                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
+                defer { receiver.close() }
+                let sender = try UDPSocket(bindingLoopbackPort: 0)
+                defer { sender.close() }
+                for index in 0..<20 { try sender.send([UInt8(index), 0xAA], toLoopbackPort: Self.port) }
+                var seen = 0
+                let deadline = ContinuousClock.now + .seconds(10)
+                while seen < 20 && ContinuousClock.now < deadline {
+                    seen += queue.processBurst(timeoutMilliseconds: 100) { packet in
+                        guard let parsed = try? ParsedPacket.parse(packet.bytes) else { return .accept }
+                        packet.withMutableBytes { bytes in
+                            bytes[parsed.payloadOffset + 1] = 0x55
+                            TransportChecksum.fill(bytes, parsed)
+                        }
+                        return .acceptRewritten
+                    }
+                }
+                var delivered: [[UInt8]] = []
+                while delivered.count < 20, let datagram = receiver.receive(timeoutMilliseconds: 1000) { delivered.append(datagram) }
+                return (delivered, queue.counters[.rewritten], queue.counters[.rewriteFailures])
+            }
+            #expect(result.delivered.count == 20)
+            #expect(result.delivered.allSatisfy { $0.count == 2 && $0[1] == 0x55 }, "\(result.delivered)")
+            #expect(result.rewritten == 20 && result.failures == 0)
         }
     }
 }
