@@ -11,16 +11,25 @@ import WireFormat
 @Suite(.serialized) struct NetfilterQueueTests {
     static let port: UInt16 = 9999
 
+    /// Queues UDP to the test port to `number`, then runs `body` on a thread in the namespace with
+    /// the bound queue, a receiver on the port and a sender; all three are closed after it.
+    static func withLoopbackQueue<R: Sendable>(_ namespace: Namespace, queue number: UInt16,
+                                               _ body: @escaping @Sendable (NetfilterQueue, UDPSocket, UDPSocket) throws -> R) throws -> R {
+        try namespace.queueUDP(port: port, queue: number)
+        return try namespace.onThread { () throws -> R in
+            let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: number))
+            defer { queue.close() }
+            let receiver = try UDPSocket(bindingLoopbackPort: port)
+            defer { receiver.close() }
+            let sender = try UDPSocket(bindingLoopbackPort: 0)
+            defer { sender.close() }
+            return try body(queue, receiver, sender)
+        }
+    }
+
     @Test func verdictsDecideWhichDatagramsAreDelivered() throws {
         try Namespace.with("verdict") { namespace in
-            try namespace.queueUDP(port: Self.port, queue: 3)
-            let result = try namespace.onThread { () throws -> (delivered: [UInt8], counters: [NetfilterQueueCounter: Int], payloadsOK: Bool) in
-                let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: 3))
-                defer { queue.close() }
-                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
-                defer { receiver.close() }
-                let sender = try UDPSocket(bindingLoopbackPort: 0)
-                defer { sender.close() }
+            let result = try Self.withLoopbackQueue(namespace, queue: 3) { (queue, receiver, sender) throws -> (delivered: [UInt8], counters: [NetfilterQueueCounter: Int], payloadsOK: Bool) in
                 var payloadsOK = true
                 var seen = 0
                 // Datagram i carries [i, i, i, ...] (i + 1 bytes): even ones are dropped.
@@ -64,14 +73,7 @@ import WireFormat
     static func answerFullBursts(_ namespace: Namespace, queue number: UInt16, with verdict: Verdict) throws
         -> (delivered: Int, sends: Int, receives: Int, dropped: Int)
     {
-        try namespace.queueUDP(port: port, queue: number)
-        return try namespace.onThread { () throws -> (Int, Int, Int, Int) in
-            let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: number))
-            defer { queue.close() }
-            let receiver = try UDPSocket(bindingLoopbackPort: port)
-            defer { receiver.close() }
-            let sender = try UDPSocket(bindingLoopbackPort: 0)
-            defer { sender.close() }
+        try withLoopbackQueue(namespace, queue: number) { (queue, receiver, sender) throws -> (Int, Int, Int, Int) in
             for index in 0..<256 { try sender.send([UInt8(index & 0xFF)], toLoopbackPort: port) }
             var seen = 0
             let deadline = ContinuousClock.now + .seconds(10)
@@ -151,14 +153,7 @@ import WireFormat
     /// releases every packet up to that id, in order, and no batch verdict releases them earlier.
     @Test func heldPacketsLeaveOnlyWhenReleasedAndInOrder() throws {
         try Namespace.with("hold") { namespace in
-            try namespace.queueUDP(port: Self.port, queue: 8)
-            let result = try namespace.onThread { () throws -> (early: Int, afterFirst: [UInt8], afterAll: [UInt8], held: Int) in
-                let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: 8))
-                defer { queue.close() }
-                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
-                defer { receiver.close() }
-                let sender = try UDPSocket(bindingLoopbackPort: 0)
-                defer { sender.close() }
+            let result = try Self.withLoopbackQueue(namespace, queue: 8) { (queue, receiver, sender) throws -> (early: Int, afterFirst: [UInt8], afterAll: [UInt8], held: Int) in
                 for index in 0..<10 { try sender.send([UInt8(index)], toLoopbackPort: Self.port) }
                 var ids: [UInt32] = []
                 let deadline = ContinuousClock.now + .seconds(10)
@@ -190,14 +185,7 @@ import WireFormat
     /// its payload changed and the full checksum computed arrives changed (FACTS.md 3).
     @Test func rewrittenPacketsArriveAsRewritten() throws {
         try Namespace.with("rewrite") { namespace in
-            try namespace.queueUDP(port: Self.port, queue: 9)
-            let result = try namespace.onThread { () throws -> (delivered: [[UInt8]], rewritten: Int, failures: Int) in
-                let queue = try NetfilterQueue(NetfilterQueueConfiguration(queue: 9))
-                defer { queue.close() }
-                let receiver = try UDPSocket(bindingLoopbackPort: Self.port)
-                defer { receiver.close() }
-                let sender = try UDPSocket(bindingLoopbackPort: 0)
-                defer { sender.close() }
+            let result = try Self.withLoopbackQueue(namespace, queue: 9) { (queue, receiver, sender) throws -> (delivered: [[UInt8]], rewritten: Int, failures: Int) in
                 for index in 0..<20 { try sender.send([UInt8(index), 0xAA], toLoopbackPort: Self.port) }
                 var seen = 0
                 let deadline = ContinuousClock.now + .seconds(10)
