@@ -53,18 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IPPROTO_MPTCP_ 262
-#define SOL_MPTCP_ 284
-#define MPTCP_INFO_ 1
-#define MPTCP_INFO_FLAG_FALLBACK_ 1u
-
-struct mptcp_info_ {
-    uint8_t subflows, add_addr_signal, add_addr_accepted, subflows_max;
-    uint8_t add_addr_signal_max, add_addr_accepted_max;
-    uint32_t flags, token;
-    uint64_t write_seq, snd_una, rcv_nxt;
-    uint8_t local_addr_used, local_addr_max, csum_enabled;
-};
+#include "mptcp_info.h"
 
 static void die(const char *what) { perror(what); exit(1); }
 static void fail(const char *msg) { fprintf(stderr, "streamload: %s\n", msg); exit(2); }

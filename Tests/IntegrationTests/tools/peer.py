@@ -291,6 +291,16 @@ def serve(args):
         ls.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN, args.fastopen)
         ls.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
     ls.listen(max(128, args.fastopen or 0))
+    accept_loop(ls, args, handle)
+    return 0
+
+
+def accept_loop(ls, args, handle):
+    """Prints READY, serves each connection of the listening socket `ls` with handle(conn, peer,
+    args) in its own thread until --connections or --lifetime, waits (bounded by --timeout) for
+    them, then closes `ls`. The listener stays open until the connections are done: an MPTCP
+    MP_JOIN (extra subflow) is answered by the listening socket, so closing it early would refuse
+    the second subflow."""
     ls.settimeout(0.5)
     print("READY", flush=True)
     end = time.monotonic() + args.lifetime
@@ -306,12 +316,9 @@ def serve(args):
         t.start()
         threads.append(t)
         threads = [x for x in threads if x.is_alive()]
-    # Keep the listener open until the connections are done: an MPTCP MP_JOIN (extra subflow) is
-    # answered by the listening socket, so closing it early would refuse the second subflow.
     for t in threads:
         t.join(args.timeout + 1)
     ls.close()
-    return 0
 
 
 # ---------------------------------------------------------------- client

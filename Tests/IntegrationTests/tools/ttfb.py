@@ -27,30 +27,14 @@ they contain ':'. TCP_NODELAY is set on both sides, so the measurement is not Py
 """
 
 import argparse
-import json
+import os
 import socket
 import statistics
 import sys
-import threading
 import time
 
-_print_lock = threading.Lock()
-
-
-def emit(obj):
-    with _print_lock:
-        sys.stdout.write(json.dumps(obj) + "\n")
-        sys.stdout.flush()
-
-
-def family_of(addr):
-    return socket.AF_INET6 if ":" in addr else socket.AF_INET
-
-
-def fmt(sockaddr):
-    host, port = sockaddr[0], sockaddr[1]
-    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from peer import accept_loop, emit, family_of, fmt  # noqa: E402  (same directory)
 
 def recv_until(sock, wanted, deadline):
     """Reads until `wanted` bytes or EOF; returns (bytes read, monotonic time of the first byte)."""
@@ -96,23 +80,7 @@ def serve(args):
         ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     ls.bind((args.listen, args.port))
     ls.listen(128)
-    ls.settimeout(0.5)
-    print("READY", flush=True)
-    end = time.monotonic() + args.lifetime
-    accepted = 0
-    threads = []
-    while time.monotonic() < end and (args.connections == 0 or accepted < args.connections):
-        try:
-            conn, peer = ls.accept()
-        except socket.timeout:
-            continue
-        accepted += 1
-        t = threading.Thread(target=handle, args=(conn, peer, args), daemon=True)
-        t.start()
-        threads = [x for x in threads if x.is_alive()] + [t]
-    ls.close()
-    for t in threads:
-        t.join(args.timeout + 1)
+    accept_loop(ls, args, handle)
     return 0
 
 
