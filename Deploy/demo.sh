@@ -147,29 +147,28 @@ sys.exit(0 if intact else 1)
 PY
 }
 
-# ---- upload
-section "upload: $megabytes MB from the LAN host (192.0.2.2) to the server (203.0.113.2:80), one TCP connection"
-read -r a0 b0 <<<"$(counters tx)"
-t_start=$(now)
-run ip netns exec "$LAN" python3 $tools/peer.py client --connect 203.0.113.2 --port 80 --send "$bytes" \
-    --timeout "$timeout" >"$work/up-client.log" || true
-t_end=$(now)
-printf 'span\t%s\t%s\tupload\n' "$t_start" "$t_end" >>"$phases"
-read -r a1 b1 <<<"$(counters tx)"
-await_lines "$work/up.log" 1 || true
-report upload "$work/up-client.log" "$work/up.log" $((a1 - a0)) $((b1 - b0)) | tee -a "$summary" || failures+=(upload)
+# One transfer between the LAN host and the server: NAME (upload, download), the counters that
+# carry it (tx, rx), the server's port and log, then the client's flags.
+transfer() {
+    local name=$1 direction=$2 port=$3 server_log=$4 a0 b0 a1 b1 t_start t_end
+    shift 4
+    read -r a0 b0 <<<"$(counters "$direction")"
+    t_start=$(now)
+    run ip netns exec "$LAN" python3 $tools/peer.py client --connect 203.0.113.2 --port "$port" "$@" \
+        --timeout "$timeout" >"$work/$name-client.log" || true
+    t_end=$(now)
+    printf 'span\t%s\t%s\t%s\n' "$t_start" "$t_end" "$name" >>"$phases"
+    read -r a1 b1 <<<"$(counters "$direction")"
+    await_lines "$server_log" 1 || true
+    report "$name" "$work/$name-client.log" "$server_log" $((a1 - a0)) $((b1 - b0)) | tee -a "$summary" || failures+=("$name")
+}
 
-# ---- download (--late-fin: a DATA_FIN before the second subflow joins would keep it out)
+section "upload: $megabytes MB from the LAN host (192.0.2.2) to the server (203.0.113.2:80), one TCP connection"
+transfer upload tx 80 "$work/up.log" --send "$bytes"
+
+# --late-fin: a DATA_FIN before the second subflow joins would keep it out
 section "download: $megabytes MB from the server (203.0.113.2:8080) to the LAN host, one TCP connection"
-read -r a0 b0 <<<"$(counters rx)"
-t_start=$(now)
-run ip netns exec "$LAN" python3 $tools/peer.py client --connect 203.0.113.2 --port 8080 --send 0 --late-fin \
-    --timeout "$timeout" >"$work/down-client.log" || true
-t_end=$(now)
-printf 'span\t%s\t%s\tdownload\n' "$t_start" "$t_end" >>"$phases"
-read -r a1 b1 <<<"$(counters rx)"
-await_lines "$work/down.log" 1 || true
-report download "$work/down-client.log" "$work/down.log" $((a1 - a0)) $((b1 - b0)) | tee -a "$summary" || failures+=(download)
+transfer download rx 8080 "$work/down.log" --send 0 --late-fin
 
 # ---- time to first byte
 section "time to first byte: 20 exchanges of 100 bytes each way, from connect() to the reply's first byte"
