@@ -144,7 +144,13 @@ import Testing
             let flood = try #require(try JSONSerialization.jsonObject(with: Data((bed.log("flood").split(separator: "\n").last ?? "").utf8))
                                      as? [String: Int])
             #expect(flood["opened"].map { $0 + (flood["refused"] ?? 0) } == 300, "\(flood)")
-            #expect((stats["accepted"] ?? 0) + (stats["connections_shed"] ?? 0) >= 300, "\(stats)")
+            // Those still queued when the flood ends are accepted once descriptors come back (the
+            // PM timeout frees them); with the SYN gate in the path more of them are still queued then.
+            let answered = bed.waitFor(10) {
+                let now = (try? bed.stats()) ?? [:]
+                return (now["accepted"] ?? 0) + (now["connections_shed"] ?? 0) >= 300
+            }
+            #expect(answered, "\(String(describing: try? bed.stats()))")
             // A loop spinning on EMFILE burns a core for the whole 3 s hold.
             #expect(cpu < 1.5, "the concentrator used \(cpu) s of CPU during the flood")
             // Descriptors come back when the flood's connections end (PM timeout 4 s at most).
