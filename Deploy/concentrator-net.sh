@@ -20,8 +20,9 @@
 #                repeatable; 0.0.0.0:P and [::]:P match every local address. Without --gate no
 #                SYN is queued (and an earlier gate is removed).
 #                The rules use --queue-bypass: while no plainmode binds the queues (stopped,
-#                crashed, --no-syn-gate), SYNs go straight to the kernel. The gate never modifies
-#                a SYN, it accepts or drops it.
+#                crashed, --no-syn-gate), SYNs go straight to the kernel. The gate accepts or
+#                drops a SYN; the one field it changes is the window of a SYN carrying data
+#                (plainmode concentrator --help, --syn-window-rewrite).
 # --udp          queue UDP to the --pool prefixes (the Internet's datagrams to UDP bindings) to
 #                plainmode by NFQUEUE: a datagram matching a binding is framed into its MPTCP
 #                connection, one to a pool address without a binding is dropped and counted.
