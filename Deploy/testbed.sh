@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # testbed.sh - a four-namespace plainmode testbed on one Linux box (root, kernel with MPTCP).
 #
-#   PREFIX=<p> Deploy/testbed.sh up [--profile dsl-lte] [--rate 20mbit] [--delay-a 10ms] [--delay-b 25ms] [--no-shaping]
+#   PREFIX=<p> Deploy/testbed.sh up [--profile dsl-lte] [--rate 20mbit] [--delay-a 10ms] [--delay-b 25ms]
+#                                   [--delay-internet 10ms] [--direct-path] [--no-shaping]
 #   PREFIX=<p> Deploy/testbed.sh down        (idempotent: never fails when already down)
 #   Deploy/testbed.sh --help
 #
@@ -32,8 +33,8 @@
 # Delay (--delay-a, --delay-b, or a --profile): this kernel has no netem (FACTS.md section 7), so a
 # one-way delay is a delay line on the RECEIVING side of each access link: a raw-table PREROUTING
 # rule queues what arrives on cpe:wana / conc:cpea (link A) and cpe:wanb / conc:cpeb (link B) to
-# NFQUEUE 900 (A) or 901 (B) of that namespace (902 for conc:up0 and srv:up0 with --delay-internet), where a `delay-line` process (Tests/Tools) holds
-# each packet for the link's delay. Each direction of a link gets its delay, so a link's round
+# NFQUEUE 900 (A) or 901 (B) of that namespace (902 for conc:up0 and srv:up0 with
+# --delay-internet), where a `delay-line` process (Tests/Tools) holds each packet for the delay. Each direction of a link gets its delay, so a link's round
 # trip is twice it. On the sender's egress instead, the held packets would count against TCP Small
 # Queues and throttle a local sender to a quarter of the link. Rates stay tbf (below).
 #
@@ -50,7 +51,8 @@ PREFIX=${PREFIX:-pm}
 usage() {
     cat <<EOF
 usage: PREFIX=<p> $0 up [--profile NAME] [--rate RATE] [--rate-a RATE] [--rate-b RATE]
-                         [--delay-a TIME] [--delay-b TIME] [--delay-line PATH] [--no-shaping]
+                         [--delay-a TIME] [--delay-b TIME] [--delay-internet TIME] [--delay-line PATH]
+                         [--direct-path] [--no-shaping]
        PREFIX=<p> $0 down
        $0 --help
 

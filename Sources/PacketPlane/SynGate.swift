@@ -149,7 +149,7 @@ public final class SynGate: Sendable {
     /// or a Fast Open option), and never their payload, options or sequence numbers.
     public func fastOpenWindow(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer) -> UInt16? {
         guard settings.rewritesFastOpenWindow, case .tcp(let tcp) = packet.transport, tcp.isInitialSYN,
-              packet.transportOffset + tcp.headerLength <= bytes.count
+              packet.packetLength <= bytes.count
         else { return nil }
         let segment = UnsafeRawBufferPointer(rebasing: bytes[packet.transportOffset..<packet.packetLength])
         let options = TCPOptions(segment: segment, headerLength: tcp.headerLength)

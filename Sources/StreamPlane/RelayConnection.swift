@@ -34,6 +34,8 @@ struct RelayConnection {
     var blockBytesSeen = 0
     var deadline: ContinuousClock.Instant
     var lastActivity: ContinuousClock.Instant
+    /// The `lastActivity` whose stall the MPTCP leg was last nudged for (one nudge per stall).
+    var nudgedAtActivity: ContinuousClock.Instant?
     var binding: BindingHandle?
     /// The UDP side of a `.datagrams` connection.
     var datagrams: DatagramLeg?

@@ -409,7 +409,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             case .relaying where now - connections[slot].lastActivity >= tuning.idleTimeout:
                 counters.add(.idleTimeouts)
                 finish(slot, .idle, now: now)
-            case .relaying where now - connections[slot].lastActivity >= .milliseconds(500):
+            case .relaying where now - connections[slot].lastActivity >= .milliseconds(500)
+                && connections[slot].nudgedAtActivity != connections[slot].lastActivity:
                 kickStalledMultipathSend(slot)
             case .datagrams where datagramLegIsIdle(slot, now: now):
                 udpCounters.add(.bindingIdleTimeouts)
@@ -426,8 +427,10 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     /// `ss -M` showing the data queued and the subflow idle): nothing pushes them again while the
     /// relay waits for a writable edge that never comes. Setting TCP_NODELAY on an MPTCP socket
     /// makes the kernel push pending data, so a connection whose bytes wait for the MPTCP leg
-    /// with no progress for 500 ms gets that nudge (`mptcp_push_kicks`) once per sweep.
+    /// with no progress for 500 ms gets that nudge (`mptcp_push_kicks`), once per stall: a leg
+    /// that is merely blocked (a closed window, a dead link) costs one system call, not one a sweep.
     private func kickStalledMultipathSend(_ slot: Int) {
+        connections[slot].nudgedAtActivity = connections[slot].lastActivity
         let waiting: Bool
         let multipath: Socket
         switch role {
