@@ -31,6 +31,7 @@ import hashlib
 import ipaddress
 import json
 import os
+import select
 import socket
 import sys
 import threading
@@ -94,6 +95,10 @@ def run(args, block):
         else:
             n = s.sendto(payload, socket.MSG_FASTOPEN, (caddr, cport))
         rec["local"] = peer.fmt(s.getsockname())
+        # A Fast Open connect returns at once; until the handshake ends, recv() and shutdown()
+        # on the socket fail with ENOTCONN instead of waiting, so wait for it (writable).
+        if not select.select([], [s], [], max(deadline - time.monotonic(), 0.001))[1]:
+            raise TimeoutError("connect did not finish within %gs" % args.timeout)
         if n < len(payload):
             s.sendall(payload[n:])
         sh.update(first)
