@@ -37,7 +37,8 @@
 #   conc: Deploy/concentrator-net.sh --pool 192.0.2.128/27 --pool 2001:db8:1::/48
 #             --gate 198.51.100.1:5000 --gate [2001:db8:a::1]:5000 --udp --queues 0:N-1
 #         plainmode concentrator --listen 198.51.100.1:5000 --listen [2001:db8:a::1]:5000
-#             --pool 192.0.2.128/27 --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48
+#             --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63
+#             --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48
 #             --control-socket $OUT/conc.sock --log-level notice
 #         mptcpize run haproxy -f $OUT/haproxy.cfg -db   (mode tcp, 198.51.100.1:5002 -> 203.0.113.2:9002)
 #   cpe:  Deploy/cpe-net.sh --lan-if lan0 --endpoint 198.51.100.6@wanb --endpoint 2001:db8:b::2@wanb
@@ -190,8 +191,8 @@ wait_for 10 grep -q ready "$OUT/echo.log" || die "UDP echo did not start: $(cat 
 
 # shellcheck disable=SC2086
 spawn concentrator "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --listen "[2001:db8:a::1]:$PM_PORT" \
-    --pool 192.0.2.128/27 --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" \
-    --log-level notice $PLAINMODE_ARGS
+    --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 \
+    --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" --log-level notice $PLAINMODE_ARGS
 CONC_PID=$BG_PID
 wait_for 20 test -S "$CONC_SOCK" || die "concentrator did not start: $(tail -20 "$OUT/concentrator.log")"
 [[ $(cat "/proc/$CONC_PID/comm") == plainmode ]] || die "pid $CONC_PID is not plainmode"

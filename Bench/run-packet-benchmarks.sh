@@ -45,7 +45,8 @@
 #       2001:db8:b::2@wanb --udp --queues QUEUES in cpe, and the daemons as the integration tests
 #       start them (Tests/IntegrationTests/UDPTests.swift):
 #         plainmode concentrator --listen 198.51.100.1:5000 --listen [2001:db8:a::1]:5000
-#             --pool 192.0.2.128/27 --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48
+#             --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63
+#             --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48
 #             --control-socket $OUT/conc.sock --threads THREADS --queues QUEUES --log-level notice
 #         plainmode cpe --concentrator 198.51.100.1:5000 --concentrator6 [2001:db8:a::1]:5000
 #             --control-socket $OUT/cpe.sock --threads THREADS --queues QUEUES --log-level notice
@@ -344,8 +345,8 @@ start_conc() {   # tag, extra flags
     rm -f "$CONC_SOCK"
     # shellcheck disable=SC2086
     spawn "concentrator.$tag" "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$SERVICE_PORT" --listen "[2001:db8:a::1]:$SERVICE_PORT" \
-        --pool 192.0.2.128/27 --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" \
-        --threads "$THREADS" --queues "$QUEUES" --log-level notice "${CC_FLAGS[@]}" "$@" $PLAINMODE_ARGS
+        --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 \
+        --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" --threads "$THREADS" --queues "$QUEUES" --log-level notice "${CC_FLAGS[@]}" "$@" $PLAINMODE_ARGS
     CONC_PID=$BG_PID
     wait_for 20 test -S "$CONC_SOCK" || die "concentrator did not start: $(tail -20 "$OUT/concentrator.$tag.log")"
     [[ $(cat "/proc/$CONC_PID/comm") == plainmode ]] || die "pid $CONC_PID is not plainmode"

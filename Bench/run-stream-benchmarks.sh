@@ -30,7 +30,7 @@
 # each a second subflow from 198.51.100.6, so both links carry data for both relays. The server
 # (the same program) runs in the server namespace on 203.0.113.2:9001 (sink), :9002 (request/
 # response), :9003 (echo, held open). In the concentrator namespace:
-#   plainmode concentrator --listen 198.51.100.1:5000 --pool 192.0.2.128/27 --psid-offset 0
+#   plainmode concentrator --listen 198.51.100.1:5000 --pool 192.0.2.128/27 --allow 198.51.100.0/29 --psid-offset 0
 #       --psid-length 0 --threads THREADS   (the client sends the PM block naming the server)
 #   mptcpize run haproxy -f cfg -db, nbthread THREADS, mode tcp, frontends 198.51.100.1:5001-5003
 #       -> 203.0.113.2:9001-9003 (and :5101 -> :9001 with option splice-request/-response)
@@ -173,7 +173,7 @@ spawn server "$SRV" "$LOADGEN" server --listen "$SERVER" --sink-port $SINK_PORT 
 SRV_PID=$BG_PID
 wait_for 10 grep -q READY "$OUT/server.log" || die "server did not start: $(cat "$OUT/server.log")"
 
-spawn concentrator "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --pool 192.0.2.128/27 \
+spawn concentrator "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --pool 192.0.2.128/27 --allow 198.51.100.0/29 \
     --psid-offset 0 --psid-length 0 --threads "$THREADS" --control-socket "$OUT/conc.sock" --log-level notice \
     $PLAINMODE_ARGS
 PM_PID=$BG_PID

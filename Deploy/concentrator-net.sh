@@ -2,7 +2,7 @@
 # concentrator-net.sh - kernel and netfilter set-up for a plainmode concentrator (run as root).
 #
 #   concentrator-net.sh [--pool PREFIX]... [--mark 1] [--table 100] [--subflows 2]
-#                       [--gate ADDR:PORT]... [--udp] [--queues FIRST:LAST] [--down]
+#                       [--gate ADDR:PORT]... [--reset-mark 0x2000] [--udp] [--queues FIRST:LAST] [--down]
 #
 # Sets the sysctls and MPTCP limits the concentrator needs and installs the transparent return
 # path for IPv4 and IPv6: plainmode connects upstream from addresses that are on no interface
@@ -20,9 +20,14 @@
 #                repeatable; 0.0.0.0:P and [::]:P match every local address. Without --gate no
 #                SYN is queued (and an earlier gate is removed).
 #                The rules use --queue-bypass: while no plainmode binds the queues (stopped,
-#                crashed, --no-syn-gate), SYNs go straight to the kernel. The gate accepts or
-#                drops a SYN; the one field it changes is the window of a SYN carrying data
-#                (plainmode concentrator --help, --syn-window-rewrite).
+#                crashed, --no-syn-gate), SYNs go straight to the kernel. The gate accepts a
+#                SYN, drops it (a source outside --allow, a flood), or refuses it: it marks the
+#                SYN with --reset-mark and a filter INPUT rule (chain PLAINMODE_REFUSE) answers it
+#                with a TCP reset, so the CPE hears at once and keeps MPTCP. The one field the
+#                gate changes is the window of a SYN carrying data (plainmode concentrator --help,
+#                --syn-window-rewrite).
+# --reset-mark M the mark of SYNs the gate refuses (default 0x2000; plainmode concentrator
+#                --reset-mark must match); a bit of its own, apart from --mark
 # --udp          queue UDP to the --pool prefixes (the Internet's datagrams to UDP bindings) to
 #                plainmode by NFQUEUE: a datagram matching a binding is framed into its MPTCP
 #                connection, one to a pool address without a binding is dropped and counted.
@@ -34,7 +39,7 @@
 #
 # Idempotent: running it again adds no duplicate rule. The netfilter rules live in the mangle
 # chains PLAINMODE_RETURN, PLAINMODE_GATE and PLAINMODE_UDP (rewritten atomically on each run)
-# jumped to from PREROUTING.
+# jumped to from PREROUTING, and the filter chain PLAINMODE_REFUSE jumped to from INPUT.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -44,6 +49,7 @@ mark=1
 table=100
 subflows=2
 gates=()
+reset_mark=0x2000
 queues=0:0
 udp=0
 down=0
@@ -54,6 +60,7 @@ while (($#)); do
         --table) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; table=$2; shift 2 ;;
         --subflows) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; subflows=$2; shift 2 ;;
         --gate) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; gates+=("$2"); shift 2 ;;
+        --reset-mark) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; reset_mark=$2; shift 2 ;;
         --queues) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; queues=$2; shift 2 ;;
         --udp) udp=1; shift ;;
         --down) down=1; shift ;;
@@ -62,6 +69,8 @@ while (($#)); do
     esac
 done
 [[ $mark =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || { echo "concentrator-net: bad --mark '$mark'" >&2; exit 2; }
+[[ $reset_mark =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] && ((reset_mark != 0)) || { echo "concentrator-net: bad --reset-mark '$reset_mark'" >&2; exit 2; }
+(((reset_mark & mark) == 0)) || { echo "concentrator-net: --reset-mark $reset_mark shares bits with --mark $mark" >&2; exit 2; }
 [[ $table =~ ^[0-9]+$ ]] || { echo "concentrator-net: bad --table '$table'" >&2; exit 2; }
 [[ $subflows =~ ^[0-8]$ ]] || { echo "concentrator-net: --subflows must be 0..8" >&2; exit 2; }
 pools4=() pools6=()
@@ -91,6 +100,7 @@ done
 CHAIN=PLAINMODE_RETURN
 GATE=PLAINMODE_GATE
 UDP=PLAINMODE_UDP
+REFUSE=PLAINMODE_REFUSE
 
 # ipt 4|6 ARGS...: iptables or ip6tables, waiting for the xtables lock.
 ipt() { local f=$1; shift; if [[ $f == 4 ]]; then iptables -w 5 "$@"; else ip6tables -w 5 "$@"; fi; }
@@ -109,9 +119,23 @@ chain_down() {
     fi
 }
 
+# refuse_down 4|6: removes the INPUT jump to PLAINMODE_REFUSE and the chain.
+refuse_down() {
+    local f=$1 i
+    for ((i = 0; i < 16; i++)); do
+        ipt "$f" -C INPUT -j "$REFUSE" 2>/dev/null || break
+        ipt "$f" -D INPUT -j "$REFUSE"
+    done
+    if ipt "$f" -S "$REFUSE" >/dev/null 2>&1; then
+        ipt "$f" -F "$REFUSE"
+        ipt "$f" -X "$REFUSE"
+    fi
+}
+
 net_down() {
     local f i
     for f in 4 6; do
+        refuse_down "$f"
         chain_down "$f" "$UDP"
         chain_down "$f" "$GATE"
         chain_down "$f" "$CHAIN"
@@ -162,12 +186,26 @@ gate_rules() {
     echo "COMMIT"
 }
 
+# refuse_up 4|6: PLAINMODE_REFUSE (filter) answers SYNs the gate marked refused with a reset;
+# jumped to first from INPUT, present only with the family's gate.
+refuse_up() {
+    local f=$1
+    {
+        echo "*filter"
+        echo ":$REFUSE - [0:0]"
+        echo "-A $REFUSE -p tcp --syn -m mark --mark $reset_mark/$reset_mark -m comment --comment \"plainmode: SYN refused by the gate\" -j REJECT --reject-with tcp-reset"
+        echo "COMMIT"
+    } | ipt_restore "$f"
+    ipt "$f" -C INPUT -j "$REFUSE" 2>/dev/null || ipt "$f" -I INPUT 1 -j "$REFUSE"
+}
+
 # gate_up 4|6: PLAINMODE_GATE rewritten, jumped to right after PLAINMODE_RETURN; removed when the
 # family has no --gate.
 gate_up() {
     local f=$1 n=()
     if [[ $f == 4 ]]; then n=("${gates4[@]}"); else n=("${gates6[@]}"); fi
-    if ((${#n[@]} == 0)); then chain_down "$f" "$GATE"; return; fi
+    if ((${#n[@]} == 0)); then chain_down "$f" "$GATE"; refuse_down "$f"; return; fi
+    refuse_up "$f"
     gate_rules "$f" | ipt_restore "$f"
     if ! ipt "$f" -t mangle -C PREROUTING -j "$GATE" 2>/dev/null; then
         local at
@@ -237,7 +275,7 @@ net_up() {
     ip -6 route replace local ::/0 dev lo table "$table"
     echo "concentrator-net: tcp_fastopen=$(sysctl -n net.ipv4.tcp_fastopen), mptcp on, limits subflow $subflows;" \
         "return path: mark $mark -> table $table for ${pools[*]:-all destinations}"
-    if ((${#gates[@]})); then echo "concentrator-net: SYN gate: SYNs to ${gates[*]} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
+    if ((${#gates[@]})); then echo "concentrator-net: SYN gate: SYNs to ${gates[*]} -> NFQUEUE $qfirst:$qlast (bypass); refused: mark $reset_mark -> reset"; fi
     if ((udp)); then echo "concentrator-net: UDP to ${pools[*]:-no pool} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
 }
 

@@ -109,6 +109,16 @@ static inline uint32_t plainmode_nfq_put_verdict_payload(char *buf, uint16_t que
     return nlh->nlmsg_len;
 }
 
+/// Writes an accept verdict for one packet that also sets its firewall mark (NFQA_MARK replaces
+/// the packet's mark), so a later rule can act on it. Returns the message's length.
+static inline uint32_t plainmode_nfq_put_verdict_mark(char *buf, uint16_t queue, uint32_t id, uint32_t verdict,
+                                                      uint32_t mark) {
+    struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT, queue);
+    nfq_nlmsg_verdict_put(nlh, (int)id, (int)verdict);
+    nfq_nlmsg_verdict_put_mark(nlh, mark);
+    return nlh->nlmsg_len;
+}
+
 /// Writes one verdict for every packet of the queue with an id up to `id`; returns its length.
 static inline uint32_t plainmode_nfq_put_batch_verdict(char *buf, uint16_t queue, uint32_t id, uint32_t verdict) {
     struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT_BATCH, queue);

@@ -207,33 +207,43 @@ extension NetfilterQueue {
             counters.add(.received)
             counters.add(.held)
         case .acceptRewritten:
-            if raw.cap_len == raw.payload_len, sendRewritten(raw) {
-                counters.add(.received)
-                counters.add(.accepted)
-                counters.add(.rewritten)
-            } else {
-                counters.add(.rewriteFailures)
-                verdicts.append(id: raw.id, dropped: false, counters: counters)
-            }
+            let sent = raw.cap_len == raw.payload_len && sendRewritten(raw)
+            if !sent { counters.add(.rewriteFailures) }
+            stageSentAlone(raw, sent: sent, counter: .rewritten, otherwiseDrop: false)
+        case .acceptMarked(let mark):
+            let sent = sendAlone { plainmode_nfq_put_verdict_mark($0, configuration.queue, raw.id, UInt32(NF_ACCEPT), mark) }
+            if !sent { counters.add(.verdictErrors) }
+            // Unmarked, a refused SYN would reach the listener: dropped instead.
+            stageSentAlone(raw, sent: sent, counter: .marked, otherwiseDrop: true)
         }
+    }
+
+    /// Counts a verdict sent on its own, or stages the fallback verdict when the send failed.
+    private func stageSentAlone(_ raw: plainmode_nfq_packet, sent: Bool, counter: NetfilterQueueCounter, otherwiseDrop: Bool) {
+        guard sent else { return verdicts.append(id: raw.id, dropped: otherwiseDrop, counters: counters) }
+        counters.add(.received)
+        counters.add(.accepted)
+        counters.add(counter)
+    }
+
+    /// Builds one verdict message in the rewrite buffer and sends it at once.
+    private func sendAlone(_ build: (UnsafeMutablePointer<CChar>) -> UInt32) -> Bool {
+        let base = rewriteBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
+        let length = build(base)
+        counters.add(.verdictSends)
+        return mnl_socket_sendto(socket, base, Int(length)) >= 0
     }
 
     private func sendRewritten(_ raw: plainmode_nfq_packet) -> Bool {
         guard let payload = raw.payload, Int(raw.payload_len) + 1024 <= rewriteBuffer.count else { return false }
-        let base = rewriteBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
-        let length = plainmode_nfq_put_verdict_payload(base, configuration.queue, raw.id, UInt32(NF_ACCEPT), payload, raw.payload_len)
-        counters.add(.verdictSends)
-        return mnl_socket_sendto(socket, base, Int(length)) >= 0
+        return sendAlone { plainmode_nfq_put_verdict_payload($0, configuration.queue, raw.id, UInt32(NF_ACCEPT), payload, raw.payload_len) }
     }
 
     /// Accepts every packet of the queue with an id up to `id` that is still queued: how a delay
     /// line releases what it held (ids grow in arrival order). Returns false when the send failed.
     @discardableResult
     public func acceptHeld(through id: UInt32) -> Bool {
-        let base = rewriteBuffer.baseAddress!.assumingMemoryBound(to: CChar.self)
-        let length = plainmode_nfq_put_batch_verdict(base, configuration.queue, id, UInt32(NF_ACCEPT))
-        counters.add(.verdictSends)
-        guard mnl_socket_sendto(socket, base, Int(length)) >= 0 else {
+        guard sendAlone({ plainmode_nfq_put_batch_verdict($0, configuration.queue, id, UInt32(NF_ACCEPT)) }) else {
             counters.add(.verdictErrors)
             return false
         }

@@ -7,6 +7,8 @@ public enum NetfilterQueueCounter: Int, CounterName {
     case rewritten
     /// Held for a later verdict (`acceptHeld(through:)`, delay lines).
     case held
+    /// Accepted with a firewall mark (a refused SYN handed to the reset rule).
+    case marked
     /// A rewrite that could not be handed back (cut by the copy range, or the send failed): the
     /// packet was accepted unchanged.
     case rewriteFailures
@@ -24,6 +26,7 @@ public enum NetfilterQueueCounter: Int, CounterName {
         case .dropped: "nfq_dropped"
         case .rewritten: "nfq_rewritten"
         case .held: "nfq_held"
+        case .marked: "nfq_marked"
         case .rewriteFailures: "nfq_rewrite_failures"
         case .receiveOverruns: "nfq_receive_overruns"
         case .receiveCalls: "nfq_receive_calls"

@@ -50,7 +50,7 @@ public struct QueuedPacket: ~Copyable {
 }
 
 /// What happens to a queued packet.
-public enum Verdict: Sendable {
+public enum Verdict: Sendable, Equatable {
     /// NF_DROP: the packet is gone (consumed by us, or refused).
     case drop
     /// NF_ACCEPT: the packet continues unchanged.
@@ -58,6 +58,9 @@ public enum Verdict: Sendable {
     /// NF_ACCEPT with the bytes as the handler changed them (`QueuedPacket.withMutableBytes`);
     /// the packet must not have been cut by the copy range.
     case acceptRewritten
+    /// NF_ACCEPT with the packet's firewall mark set to the value, answered at once: how the SYN
+    /// gate hands a refused SYN to a REJECT rule that answers it with a TCP reset.
+    case acceptMarked(UInt32)
     /// No verdict yet: the packet stays queued until `NetfilterQueue.acceptHeld(through:)` (a
     /// delay line). A queue that ever holds a packet stops answering bursts with batch verdicts,
     /// which would release the packets it holds.

@@ -91,10 +91,11 @@ final class PacketPlaneWorker: Sendable {
     func run(expiresLimiters: Bool, stopping: StopFlag) {
         var nextExpiry = ContinuousClock.now + .seconds(1)
         var burst = UDPBurst()
+        var resets = ResetBudget(perSecond: gate?.settings.resetsPerSecond ?? 0, now: .now)
         while !stopping.isSet {
             let now = ContinuousClock.now
             queue.processBurst(timeoutMilliseconds: 250) { packet in
-                decide(packet, now: now, burst: &burst)
+                decide(packet, now: now, burst: &burst, resets: &resets)
             }
             inbound?.flush(&burst, counters: udp)
             if expiresLimiters, let gate, now >= nextExpiry {
@@ -104,7 +105,8 @@ final class PacketPlaneWorker: Sendable {
         }
     }
 
-    private func decide(_ packet: borrowing QueuedPacket, now: ContinuousClock.Instant, burst: inout UDPBurst) -> Verdict {
+    private func decide(_ packet: borrowing QueuedPacket, now: ContinuousClock.Instant, burst: inout UDPBurst,
+                        resets: inout ResetBudget) -> Verdict {
         guard let parsed = try? ParsedPacket.parse(packet.bytes) else {
             if gate != nil {
                 outcomes.add(.droppedMalformedPacket)
@@ -126,7 +128,18 @@ final class PacketPlaneWorker: Sendable {
         guard let gate else { return .accept }
         let outcome = gate.decide(parsed, bytes: packet.bytes, now: now)
         outcomes.add(outcome)
-        guard outcome.accepts else { return .drop }
+        switch outcome.response {
+        case .accept: break
+        case .drop: return .drop
+        case .reset:
+            guard gate.settings.resetMark != 0 else { return .drop }
+            guard resets.take(now: now) else {
+                rewrites.add(.resetsOverBudget)
+                return .drop
+            }
+            rewrites.add(.resetsSent)
+            return .acceptMarked(gate.settings.resetMark)
+        }
         guard outcome != .acceptedJoin, let window = gate.fastOpenWindow(parsed, bytes: packet.bytes) else { return .accept }
         // The one change the gate makes to a SYN: its window field, checksum fixed (FACTS.md 7).
         var rewritten = parsed

@@ -6,7 +6,7 @@ public import WireFormat
 public struct SynGateSettings: Sendable {
     /// The PM rules a SYN's payload must pass (same as the stream plane's).
     public var policy: PlainModePolicy
-    /// CPE source prefixes allowed to connect; empty allows every source.
+    /// CPE source prefixes allowed to connect; empty allows every source (`--allow any`).
     public var allowed: [IPPrefix]
     /// New MPTCP connections a CPE address may open per second (0: no limit), with `burst` in reserve.
     public var newConnectionsPerSecond: Int
@@ -17,10 +17,21 @@ public struct SynGateSettings: Sendable {
     /// Lower the window field of accepted Fast Open SYNs (see `fastOpenWindow`); off only for a
     /// kernel without the MPTCP send-window bug.
     public var rewritesFastOpenWindow: Bool
+    /// PM destinations refused (own addresses, listeners, pools, denied ranges).
+    public var destinations: DestinationFilter
+    /// The firewall mark a refused SYN is accepted with, for the REJECT rule of
+    /// concentrator-net.sh that answers it with a TCP reset; 0 drops refused SYNs instead.
+    public var resetMark: UInt32
+    /// Refused SYNs answered with a reset per second per queue; beyond that (a flood) they are dropped.
+    public var resetsPerSecond: Int
 
     public init(policy: PlainModePolicy, allowed: [IPPrefix] = [], newConnectionsPerSecond: Int = 0, burst: Int = 0,
-                subflowsPerConnection: Int = 0, rewritesFastOpenWindow: Bool = true) {
+                subflowsPerConnection: Int = 0, rewritesFastOpenWindow: Bool = true,
+                destinations: DestinationFilter = DestinationFilter(), resetMark: UInt32 = 0, resetsPerSecond: Int = 1000) {
+        self.resetMark = resetMark
+        self.resetsPerSecond = resetsPerSecond
         self.policy = policy
+        self.destinations = destinations
         self.allowed = allowed
         self.newConnectionsPerSecond = newConnectionsPerSecond
         self.burst = burst
@@ -30,20 +41,28 @@ public struct SynGateSettings: Sendable {
 }
 
 /// What the gate decided about one queued packet; every case is a `ctl stats` counter.
+///
+/// Refusals of a CPE that may connect are answered with a TCP reset (`response == .reset`): a
+/// Linux client whose MP_CAPABLE SYNs go unanswered falls back to TCP and turns MPTCP off for an
+/// hour (FACTS.md 7). Only sources outside `--allow` and malformed packets are dropped silently.
 public enum SynGateOutcome: Int, CounterName {
-    /// An MP_CAPABLE (or plain TCP) SYN whose payload carries a valid PM block.
+    /// An MP_CAPABLE SYN whose payload carries a valid PM block.
     case acceptedWithPlainMode
-    /// A SYN without payload: the PM block comes after the handshake; the stream plane checks it.
+    /// An MP_CAPABLE SYN without payload: the PM block comes after the handshake; the stream plane checks it.
     case acceptedWithoutPayload
     case acceptedJoin
     /// Not an initial SYN (the rules should not queue it): passed unchanged.
     case passedNotSYN
     case droppedMalformedPacket
     case droppedNotAllowed
-    case droppedBadPlainMode
+    case refusedBadPlainMode
+    /// A SYN without MP_CAPABLE: plain TCP cannot carry a PM block (draft 4.2).
+    case refusedNotMultipath
+    /// A PM destination the concentrator does not relay to (`DestinationFilter`).
+    case refusedDestination
     /// A data-less retransmission of a SYN refused for its PM block.
-    case droppedRefusedRetransmission
-    case droppedRateLimited
+    case refusedRetransmission
+    case refusedRateLimited
     case droppedTooManySubflows
 
     public var name: String {
@@ -54,30 +73,69 @@ public enum SynGateOutcome: Int, CounterName {
         case .passedNotSYN: "gate_passed_not_syn"
         case .droppedMalformedPacket: "gate_drop_malformed_packet"
         case .droppedNotAllowed: "gate_drop_not_allowed"
-        case .droppedBadPlainMode: "gate_drop_bad_pm"
-        case .droppedRefusedRetransmission: "gate_drop_refused_retransmission"
-        case .droppedRateLimited: "gate_drop_rate_limited"
+        case .refusedBadPlainMode: "gate_refused_bad_pm"
+        case .refusedNotMultipath: "gate_refused_not_mptcp"
+        case .refusedDestination: "gate_refused_destination"
+        case .refusedRetransmission: "gate_refused_retransmission"
+        case .refusedRateLimited: "gate_refused_rate_limited"
         case .droppedTooManySubflows: "gate_drop_too_many_subflows"
         }
     }
 
-    public var accepts: Bool {
+    /// What the worker does with the packet.
+    public enum Response: Sendable {
+        case accept, reset, drop
+    }
+
+    public var response: Response {
         switch self {
-        case .acceptedWithPlainMode, .acceptedWithoutPayload, .acceptedJoin, .passedNotSYN: true
-        default: false
+        case .acceptedWithPlainMode, .acceptedWithoutPayload, .acceptedJoin, .passedNotSYN: .accept
+        case .refusedBadPlainMode, .refusedNotMultipath, .refusedDestination, .refusedRetransmission, .refusedRateLimited: .reset
+        case .droppedMalformedPacket, .droppedNotAllowed, .droppedTooManySubflows: .drop
         }
     }
+
+    public var accepts: Bool { response == .accept }
 }
 
-/// What the gate changes in SYNs it accepts; each case is a `ctl stats` counter.
+/// What the gate does to SYNs besides its decision; each case is a `ctl stats` counter.
 public enum SynRewriteCounter: Int, CounterName {
     /// A Fast Open SYN whose window field was lowered (`SynGate.fastOpenWindow`).
     case windowRewritten
+    /// A refused SYN handed to the reset rule (marked).
+    case resetsSent
+    /// A refused SYN dropped because the queue's resets for this second were spent (a flood).
+    case resetsOverBudget
 
     public var name: String {
         switch self {
         case .windowRewritten: "gate_syn_window_rewritten"
+        case .resetsSent: "gate_resets_sent"
+        case .resetsOverBudget: "gate_resets_over_budget"
         }
+    }
+}
+
+/// One queue's allowance of resets: at most `perSecond` in any one-second window, so a flood of
+/// refused SYNs is not answered packet for packet.
+struct ResetBudget {
+    let perSecond: Int
+    private var windowStart: ContinuousClock.Instant
+    private var spent = 0
+
+    init(perSecond: Int, now: ContinuousClock.Instant) {
+        self.perSecond = perSecond
+        windowStart = now
+    }
+
+    mutating func take(now: ContinuousClock.Instant) -> Bool {
+        if now - windowStart >= .seconds(1) {
+            windowStart = now
+            spent = 0
+        }
+        guard spent < perSecond else { return false }
+        spent += 1
+        return true
     }
 }
 
@@ -121,21 +179,30 @@ public final class SynGate: Sendable {
             let token = segment.wireUInt32(at: multipath.dataOffset + 2)
             return subflows.admit(token: token, now: now) ? .acceptedJoin : .droppedTooManySubflows
         }
+        // Only MP_CAPABLE (subtype 0) SYNs open MPTCP connections; plain TCP cannot carry PM (draft 4.2).
+        guard let multipath, multipath.dataLength >= 1, segment[multipath.dataOffset] >> 4 == 0 else {
+            return .refusedNotMultipath
+        }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[packet.payloadOffset..<packet.packetLength])
         let flow = RefusedSYNMemory.Flow(source: packet.source, destination: packet.destination,
                                          sourcePort: tcp.sourcePort, destinationPort: tcp.destinationPort)
         var outcome = SynGateOutcome.acceptedWithoutPayload
         if !payload.isEmpty {
-            guard (try? PlainModeBlock.parse(payload, policy: settings.policy)) != nil else {
+            guard let block = try? PlainModeBlock.parse(payload, policy: settings.policy) else {
                 refused.remember(flow, sequenceNumber: tcp.sequenceNumber, now: now)
-                return .droppedBadPlainMode
+                return .refusedBadPlainMode
+            }
+            if let destination = block.block.destination,
+               settings.destinations.refusal(of: destination.address, port: destination.port) != nil {
+                refused.remember(flow, sequenceNumber: tcp.sequenceNumber, now: now)
+                return .refusedDestination
             }
             outcome = .acceptedWithPlainMode
         } else if refused.isRetransmission(of: flow, sequenceNumber: tcp.sequenceNumber, now: now) {
-            return .droppedRefusedRetransmission
+            return .refusedRetransmission
         }
         // Charged last, so a refused SYN does not use up the CPE's allowance.
-        return rateLimiter.admit(packet.source, now: now) ? outcome : .droppedRateLimited
+        return rateLimiter.admit(packet.source, now: now) ? outcome : .refusedRateLimited
     }
 
     /// The window field an accepted SYN should carry instead of its own, or nil to leave it.

@@ -78,10 +78,24 @@ extension RelayLoop {
         }
     }
 
+    static func counter(for refusal: DestinationFilter.Refusal) -> StreamCounter {
+        switch refusal {
+        case .ownAddress: .destinationOwnAddress
+        case .listener: .destinationListener
+        case .pool: .destinationPool
+        case .denied: .destinationDenied
+        }
+    }
+
     /// Chooses the source, binds, records the binding and starts a non-blocking connect.
     private func connectUpstream(_ slot: Int, block: PlainModeBlock, settings: ConcentratorSettings, now: ContinuousClock.Instant) {
         guard let destination = block.destination, let port = destination.port else {
             counters.add(.blockMissingDestination)
+            return finish(slot, .refused, now: now)
+        }
+        if let refusal = settings.destinations.refusal(of: destination.address, port: port) {
+            counters.add(Self.counter(for: refusal))
+            logConnectionError("PM destination \(destination.address) port \(port) from \(connections[slot].peer) refused: \(refusal)")
             return finish(slot, .refused, now: now)
         }
         if destination.protocolNumber == IPProtocolNumber.udp, let udp = settings.udp {

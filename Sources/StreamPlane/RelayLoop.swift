@@ -183,6 +183,11 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                 counters.add(.acceptErrors)
                 continue
             }
+            if case .concentrator(let settings) = role, let refusal = admissionRefusal(socket, peer: peer, settings: settings) {
+                counters.add(refusal)
+                socket.abort()  // an RST, at once: never a silent drop a client would read as a black hole
+                continue
+            }
             // No Nagle wait in the relay (see Socket.setNoDelay); a refusal only costs latency.
             try? socket.setNoDelay()
             let slot = allocateSlot(now: now)
@@ -209,6 +214,17 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                 startCPEConnection(slot, settings: settings, now: now)
             }
         }
+    }
+
+    /// Why the concentrator will not serve a connection it accepted: a source outside `--allow`
+    /// (checked here too: the gate is bypassed while its queues are unbound), or a SYN without
+    /// MP_CAPABLE (the listener then hands out a plain TCP socket).
+    private func admissionRefusal(_ socket: Socket, peer: SocketAddress, settings: ConcentratorSettings) -> StreamCounter? {
+        if let allowed = settings.allowedSources, !allowed.contains(where: { $0.contains(peer.address) }) {
+            return .acceptRefusedSource
+        }
+        guard (try? socket.protocolNumber()) == Socket.mptcp else { return .acceptRefusedNotMultipath }
+        return nil
     }
 
     /// Out of descriptors: frees the reserve, accepts one pending connection and aborts it, so the
@@ -340,6 +356,10 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         let connection = connections[slot]
         let hasUpstream = connection.upstream.rawValue >= 0
         var hold = false
+        // Accepted as MPTCP (admissionRefusal), so TCP_IS_MPTCP = 0 now means it fell back since.
+        if case .concentrator = role, connection.downstream.rawValue >= 0, !connection.downstream.isMultipath() {
+            counters.add(.multipathFallback)
+        }
         // Out of the shared table before the socket closes: no queue worker may write to it after.
         if let leg = connection.datagrams { closeDatagramLeg(leg) }
         switch ending {

@@ -4,6 +4,13 @@ public import Counters
 /// the control socket sums them. Names are the `ctl stats` keys.
 public enum StreamCounter: Int, CounterName {
     case accepted, acceptErrors
+    /// Refused at accept(): a source outside `--allow` (the gate, when bound, drops them earlier);
+    /// a connection whose SYN had no MP_CAPABLE (plain TCP cannot carry PM, draft 4.2).
+    case acceptRefusedSource, acceptRefusedNotMultipath
+    /// A connection that negotiated MPTCP and fell back to TCP later; it is served.
+    case multipathFallback
+    /// PM destinations refused, one counter per `DestinationFilter.Refusal`.
+    case destinationOwnAddress, destinationListener, destinationPool, destinationDenied
     case blockComplete, blockTimeouts, blockEndedEarly
     case blockBadLength, blockUnknownSubtype, blockUnexpectedKind, blockDuplicateSource, blockDuplicateDestination
     case blockForbiddenAddress, blockMissingDestination, blockMissingSource, blockMissingDestinationPort
@@ -25,6 +32,13 @@ public enum StreamCounter: Int, CounterName {
         switch self {
         case .accepted: "accepted"
         case .acceptErrors: "accept_errors"
+        case .acceptRefusedSource: "accept_refused_source"
+        case .acceptRefusedNotMultipath: "accept_refused_not_mptcp"
+        case .multipathFallback: "mptcp_fallback"
+        case .destinationOwnAddress: "dest_refused_own_address"
+        case .destinationListener: "dest_refused_listener"
+        case .destinationPool: "dest_refused_pool"
+        case .destinationDenied: "dest_refused_denied"
         case .blockComplete: "pm_block_complete"
         case .blockTimeouts: "pm_block_timeouts"
         case .blockEndedEarly: "pm_block_ended_early"

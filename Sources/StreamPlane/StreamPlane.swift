@@ -30,10 +30,17 @@ public struct ConcentratorSettings: Sendable {
     public var delegations: [(cpe: IPPrefix, sources: IPPrefix)]
     /// UDP bindings (PM protocol 17); nil refuses them (`protocol_not_relayed`).
     public var udp: ConcentratorUDPSettings?
+    /// Source prefixes CPEs may connect from (`--allow`), checked at accept(); nil: any source.
+    public var allowedSources: [IPPrefix]?
+    /// PM destinations refused before any upstream connect.
+    public var destinations: DestinationFilter
 
     public init(policy: PlainModePolicy, allocator: PortSetAllocator?, bindings: BindingTable,
                 preserveIPv4Source: Bool = false, ipv4SourcePrefixLength: Int = 32, ipv6SourcePrefixLength: Int = 48,
-                delegations: [(cpe: IPPrefix, sources: IPPrefix)] = [], udp: ConcentratorUDPSettings? = nil) {
+                delegations: [(cpe: IPPrefix, sources: IPPrefix)] = [], udp: ConcentratorUDPSettings? = nil,
+                allowedSources: [IPPrefix]? = nil, destinations: DestinationFilter = DestinationFilter()) {
+        self.allowedSources = allowedSources
+        self.destinations = destinations
         self.delegations = delegations
         self.udp = udp
         self.policy = policy

@@ -60,6 +60,17 @@ public struct Socket: Hashable, Sendable {
     }
 
     /// The pending error of a non-blocking connect (SO_ERROR), nil when it succeeded.
+    /// The socket's protocol (SO_PROTOCOL): an MPTCP listener hands out a plain TCP socket
+    /// (`IPPROTO_TCP`) for a connection whose SYN carried no MP_CAPABLE.
+    public func protocolNumber() throws(Errno) -> Int32 {
+        try option(level: SOL_SOCKET, name: SO_PROTOCOL)
+    }
+
+    /// Whether an MPTCP socket still runs MPTCP (TCP_IS_MPTCP): false once it fell back to TCP.
+    public func isMultipath() -> Bool {
+        ((try? option(level: Int32(IPPROTO_TCP), name: PLAINMODE_TCP_IS_MPTCP)) ?? 0) != 0
+    }
+
     public func pendingError() -> Errno? {
         let code = (try? option(level: SOL_SOCKET, name: SO_ERROR)) ?? EIO
         return code == 0 ? nil : Errno(rawValue: code)

@@ -53,6 +53,10 @@ struct ConcentratorCommand: ParsableCommand {
             help: "CPE=PREFIX: CPEs at CPE (an address or prefix) may use preserved sources inside PREFIX (repeatable), e.g. 2001:db8:a::2=2001:db8:1::/48.")
     var delegatedPrefixes: [String] = []
 
+    @Option(name: .customLong("deny-destination"),
+            help: "A destination prefix never relayed to (repeatable), on top of the concentrator's own addresses and listeners, its pools, and the RFC 6890 ranges that are never a destination (this network, loopback, link-local, multicast, reserved, limited broadcast; ::, ::1, ::ffff:0:0/96, fe80::/10, ff00::/8). Private ranges stay reachable unless listed here.")
+    var deniedDestinations: [String] = []
+
     @Option(help: "PM option subtype this deployment uses (draft default 14, 0xE).")
     var subtype: UInt8 = PlainMode.defaultSubtype
 
@@ -99,6 +103,19 @@ struct ConcentratorCommand: ParsableCommand {
             throw StartupRefusal("no --pool: IPv4 address sharing needs at least one pool prefix (or pass --preserve-source)")
         }
         let reserved = try reservedPorts.map(Self.parsePortRange)
+        // Closed by default: nobody is served until the operator names who may connect.
+        guard !packets.allowed.isEmpty else {
+            throw StartupRefusal("no --allow: name the prefixes your CPEs connect from (repeat --allow for every access link), or pass --allow any to serve every source that reaches the listeners")
+        }
+        let allowedSources = try packets.allowedPrefixes()
+        var denied = DestinationFilter.neverDestinations
+        for text in deniedDestinations {
+            do { denied.append(try IPPrefix(text)) } catch { throw StartupRefusal("--deny-destination \(text): \(error)") }
+        }
+        let ownAddresses: Set<IPAddress>
+        do { ownAddresses = try InterfaceAddresses.current() } catch { throw StartupRefusal("cannot list this host's addresses: \(error)") }
+        let destinations = DestinationFilter(ownAddresses: ownAddresses, listeners: listen.map { ($0.address, $0.port) },
+                                             pools: prefixes, denied: denied)
         // No pool: every source is preserved (--preserve-source), nothing to allocate.
         let allocator: PortSetAllocator?
         if prefixes.isEmpty {
@@ -146,7 +163,7 @@ struct ConcentratorCommand: ParsableCommand {
                 throw StartupRefusal("UDP needs a raw IPv4 socket (CAP_NET_RAW): \(error); run as root or pass --no-udp")
             }
         }
-        let packetPlane = try packets.startService(policy: policy, udpChannels: udpChannels, pool: prefixes,
+        let packetPlane = try packets.startService(policy: policy, destinations: destinations, udpChannels: udpChannels, pool: prefixes,
                                                    shards: shards, logger: logger)
         defer { packetPlane?.stop() }
         let udp = udpChannels.map {
@@ -156,10 +173,10 @@ struct ConcentratorCommand: ParsableCommand {
         let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,
                                             ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations,
-                                            udp: udp)
+                                            udp: udp, allowedSources: allowedSources, destinations: destinations)
         try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
-                  banner: "concentrator listening on \(listen.map(\.description).joined(separator: ", ")); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)") { plane, request in
+                  banner: "concentrator listening on \(listen.map(\.description).joined(separator: ", ")); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)") { plane, request in
             ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane)
         }
     }

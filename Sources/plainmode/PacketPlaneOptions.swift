@@ -22,8 +22,14 @@ struct PacketPlaneOptions: ParsableArguments {
     @OptionGroup var queueOptions: QueueOptions
 
     @Option(name: .customLong("allow"),
-            help: "CPE source prefix allowed to connect (repeatable; default: every source). List every WAN prefix: second-link subflows (MP_JOIN) come from there too.")
+            help: "Required: a source prefix CPEs connect from (repeatable). List the WAN prefixes of every access link: second-link subflows (MP_JOIN) come from there too. `--allow any` serves every source, an open relay for whoever reaches the listeners. Checked by the SYN gate (silent drop) and at accept() (reset).")
     var allowed: [String] = []
+
+    @Option(help: ArgumentHelp("Firewall mark the SYN gate puts on a SYN it refuses (bad PM, no MP_CAPABLE, refused destination, over the rate limit) so the REJECT rule of concentrator-net.sh --gate answers it with a TCP reset: the client hears at once and keeps MPTCP (a silently dropped MP_CAPABLE SYN turns MPTCP off on a Linux client for an hour). Must match the script's --reset-mark; 0 drops refused SYNs instead.", valueName: "mark"))
+    var resetMark = "0x2000"
+
+    @Option(help: "Refused SYNs answered with a reset per second per queue; beyond that (a flood) they are dropped silently and counted (gate_resets_over_budget).")
+    var resetsPerSecond = 1000
 
     @Option(help: "New MPTCP connections per second per CPE address (0: no limit, the default: a CPE sharing one address among a whole LAN opens connections as fast as its hosts do, and the listener's SYN cookies already absorb floods).")
     var maxNewConnectionsPerSecond = 0
@@ -50,15 +56,28 @@ struct PacketPlaneOptions: ParsableArguments {
         guard maxNewConnectionsPerSecond >= 0, newConnectionBurst >= 0, maxSubflowsPerConnection >= 0 else {
             throw ValidationError("--max-new-connections-per-second, --new-connection-burst and --max-subflows-per-connection must be 0 or more")
         }
+        guard resetsPerSecond >= 0 else { throw ValidationError("--resets-per-second must be 0 or more") }
         _ = try allowedPrefixes()
+        _ = try parsedResetMark()
     }
 
-    func allowedPrefixes() throws -> [IPPrefix] {
-        try allowed.map { text in
+    /// `--allow`: the prefixes, or nil for `--allow any`; an empty list means the flag is missing.
+    func allowedPrefixes() throws -> [IPPrefix]? {
+        if allowed.contains("any") {
+            guard allowed.count == 1 else { throw ValidationError("--allow any cannot be combined with prefixes") }
+            return nil
+        }
+        return try allowed.map { text in
             do { return try IPPrefix(text) } catch {
                 throw ValidationError("--allow \(text): \(error)")
             }
         }
+    }
+
+    func parsedResetMark() throws -> UInt32 {
+        let value = resetMark.hasPrefix("0x") ? UInt32(resetMark.dropFirst(2), radix: 16) : UInt32(resetMark)
+        guard let value else { throw ValidationError("--reset-mark \(resetMark): expected a number such as 0x2000 or 0") }
+        return value
     }
 
     /// The UDP binding table the relay loops and the queue workers share; nil with --no-udp.
@@ -67,13 +86,15 @@ struct PacketPlaneOptions: ParsableArguments {
     }
 
     /// Binds the queues and starts their workers; nil with neither the gate nor UDP.
-    func startService(policy: PlainModePolicy, udpChannels: UDPChannelTable?, pool: [IPPrefix], shards: Int,
-                      logger: Logger) throws -> PacketPlaneService? {
+    func startService(policy: PlainModePolicy, destinations: DestinationFilter, udpChannels: UDPChannelTable?,
+                      pool: [IPPrefix], shards: Int, logger: Logger) throws -> PacketPlaneService? {
         guard synGate || udpChannels != nil else { return nil }
-        let settings = SynGateSettings(policy: policy, allowed: try allowedPrefixes(),
+        let settings = SynGateSettings(policy: policy, allowed: try allowedPrefixes() ?? [],
                                        newConnectionsPerSecond: maxNewConnectionsPerSecond,
                                        burst: newConnectionBurst > 0 ? newConnectionBurst : maxNewConnectionsPerSecond,
-                                       subflowsPerConnection: maxSubflowsPerConnection, rewritesFastOpenWindow: synWindowRewrite)
+                                       subflowsPerConnection: maxSubflowsPerConnection, rewritesFastOpenWindow: synWindowRewrite,
+                                       destinations: destinations, resetMark: try parsedResetMark(),
+                                       resetsPerSecond: resetsPerSecond)
         var template = queueOptions.template()
         // A UDP GSO super-packet holds several datagrams and NFQUEUE does not say where they
         // split: with UDP on, the kernel segments before queueing (SYNs are never GSO).

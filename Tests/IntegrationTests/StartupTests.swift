@@ -28,7 +28,19 @@ import Testing
         try body(exec)
     }
 
-    static let common = ["concentrator", "--listen", "127.0.0.1:5999", "--control-socket", "/tmp/plainmode-startup-test.sock"]
+    static let common = ["concentrator", "--listen", "127.0.0.1:5999", "--control-socket", "/tmp/plainmode-startup-test.sock",
+                         "--allow", "198.51.100.0/24"]
+
+    /// Closed by default: without --allow the concentrator serves nobody and says which flag is missing.
+    @Test func withoutAllowTheConcentratorRefusesToStart() throws {
+        let result = try Self.plainmode(["concentrator", "--listen", "127.0.0.1:5999", "--pool", "192.0.2.128/27",
+                                         "--control-socket", "/tmp/plainmode-startup-test.sock"])
+        #expect(result.status == 78, "\(result.output)")
+        #expect(result.output.contains("no --allow") && result.output.contains("--allow any"), "\(result.output)")
+        let mixed = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27", "--allow", "any"])
+        #expect(mixed.status == 64, "\(mixed.output)")
+        #expect(mixed.output.contains("--allow any cannot be combined"), "\(mixed.output)")
+    }
 
     @Test(arguments: [
         (["--pool", "192.0.2.129/27"], "host bits"),

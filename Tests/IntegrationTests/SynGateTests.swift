@@ -45,34 +45,27 @@ import Testing
             .compactMap { Int($0.split(separator: " ").first ?? "") }.reduce(0, +)
     }
 
-    /// A forbidden PM in the SYN data (IPv4 and IPv6 loopback destinations) is dropped before the
-    /// kernel answers: no accept(), no connection. A valid PM block, a `plainmode cpe` connection
-    /// (PM after the handshake, empty SYN) and its second link's MP_JOIN pass and work end to end.
-    @Test func forbiddenPlainModeIsDroppedAndGoodConnectionsPass() async throws {
+    /// A forbidden PM in the SYN data (IPv4 and IPv6 loopback destinations) is refused before the
+    /// kernel answers: the gate marks the SYN and concentrator-net.sh's REJECT rule answers it with
+    /// a reset at once (no accept(), no connection). A valid PM block, a `plainmode cpe`
+    /// connection and its second link's MP_JOIN pass and work end to end.
+    @Test func forbiddenPlainModeIsRefusedAndGoodConnectionsPass() async throws {
         try await Testbed.with("gatepm", rate: nil) { bed in
             try Self.startGatedConcentrator(bed)
             try bed.startServer(port: 8086, arguments: ["--mode", "echo"])
 
             for (address, block) in [("198.51.100.1", Self.loopback4), ("2001:db8:a::1", Self.loopback6)] {
                 let before = try bed.stats()
-                let records = try Self.synData(bed, to: address, block + Self.hello, wait: Self.beforeRetransmission)
-                #expect(records.count == 1 && records[0]["outcome"] as? String == "open" && records[0]["received"] as? Int == 0,
-                        "\(address): the client got a connection: \(records)")
+                let records = try Self.synData(bed, to: address, block + Self.hello, wait: 3)
+                #expect(records.count == 1 && records[0]["outcome"] as? String == "reset", "\(address): \(records)")
+                let seconds = records.first?["seconds"] as? Double ?? 99
+                #expect(seconds < Self.beforeRetransmission, "\(address): refused after \(seconds) s, not at once")
                 let after = try bed.stats()
-                #expect(Self.moved(before, after, "gate_drop_bad_pm") == 1, "\(address): \(after)")
-                #expect(Self.moved(before, after, "accepted") == 0, "\(address): a dropped SYN reached accept(): \(after)")
+                #expect(Self.moved(before, after, "gate_refused_bad_pm") == 1, "\(address): \(after)")
+                #expect(Self.moved(before, after, "gate_resets_sent") == 1, "\(address): \(after)")
+                #expect(Self.moved(before, after, "nfq_marked") == 1, "\(address): \(after)")
+                #expect(Self.moved(before, after, "accepted") == 0, "\(address): a refused SYN reached accept(): \(after)")
             }
-
-            // A client that keeps trying: the kernel retransmits its SYN without the data; the gate
-            // remembers the refused SYN (same flow and sequence number) and drops the repeats too.
-            let before = try bed.stats()
-            let persistent = try Self.synData(bed, Self.loopback4 + Self.hello, wait: 4)
-            #expect(persistent.first?["outcome"] as? String == "open" && persistent.first?["received"] as? Int == 0,
-                    "a retransmitted SYN got through: \(persistent)")
-            let after = try bed.stats()
-            #expect(Self.moved(before, after, "gate_drop_bad_pm") == 1, "\(after)")
-            #expect(Self.moved(before, after, "gate_drop_refused_retransmission") >= 1, "\(after)")
-            #expect(Self.moved(before, after, "accepted") == 0, "\(after)")
 
             // A valid block in the SYN data passes unchanged: the server echoes the data.
             let good = try Self.synData(bed, Self.toEcho + Self.hello, wait: 2)
@@ -104,8 +97,10 @@ import Testing
     }
 
     /// `--max-new-connections-per-second 2 --new-connection-burst 2`: six connections at once from
-    /// one CPE address, some cut off; the same CPE's second WAN address is not limited by it, and
-    /// the first address connects again once its allowance has refilled.
+    /// one CPE address, some refused with a reset; the same CPE's second WAN address is not limited
+    /// by it, and the first address connects again once its allowance has refilled, still over
+    /// MPTCP: a reset, unlike silently dropped SYNs, does not make the client's kernel declare an
+    /// MPTCP black hole and fall back to TCP for an hour (FACTS.md 7).
     @Test func connectionRateLimitIsPerCPEAddress() async throws {
         try await Testbed.with("gaterate", rate: nil) { bed in
             try Self.startGatedConcentrator(bed, ["--max-new-connections-per-second", "2", "--new-connection-burst", "2"])
@@ -113,22 +108,30 @@ import Testing
 
             let burst = try Self.synData(bed, Self.toEcho + Self.hello, wait: Self.beforeRetransmission, extra: ["--parallel", "6"])
             let served = burst.filter { $0["received"] as? Int == 5 }.count
-            let cutOff = burst.filter { $0["outcome"] as? String == "open" && $0["received"] as? Int == 0 }.count
+            let cutOff = burst.filter { $0["outcome"] as? String == "reset" && ($0["seconds"] as? Double ?? 99) < Self.beforeRetransmission }.count
             #expect(burst.count == 6 && served + cutOff == 6, "\(burst)")
             #expect(served >= 2 && cutOff >= 1, "\(served) served, \(cutOff) cut off: \(burst)")
             let afterBurst = try bed.stats()
-            #expect(afterBurst["gate_drop_rate_limited"] == cutOff, "\(afterBurst)")
+            #expect(afterBurst["gate_refused_rate_limited"] == cutOff, "\(afterBurst)")
 
             // Another CPE address, right away: its own allowance.
             let other = try Self.synData(bed, Self.toEcho + Self.hello, wait: Self.beforeRetransmission,
                                          extra: ["--bind", "198.51.100.6", "--parallel", "2"])
             #expect(other.count == 2 && other.allSatisfy { $0["received"] as? Int == 5 }, "198.51.100.6: \(other)")
-            #expect(try bed.stats()["gate_drop_rate_limited"] == cutOff)
+            #expect(try bed.stats()["gate_refused_rate_limited"] == cutOff)
 
             // 198.51.100.2 again after its bucket refilled (2 per second).
             _ = bed.waitFor(1.5) { false }
             let again = try Self.synData(bed, Self.toEcho + Self.hello, wait: 2)
             #expect(again.first?["received"] as? Int == 5, "after the refill: \(again)")
+            // Refused for its rate and for a bad PM, the CPE keeps MPTCP for its next connections.
+            let badPM = try Self.synData(bed, Self.loopback4 + Self.hello, wait: 3)
+            #expect(badPM.first?["outcome"] as? String == "reset", "\(badPM)")
+            _ = bed.waitFor(1) { false }
+            let later = try Self.synData(bed, Self.toEcho + Self.hello, wait: 2, extra: ["--parallel", "2"])
+            #expect(later.count == 2 && later.allSatisfy { $0["received"] as? Int == 5 && $0["mptcp"] as? Int == 1 },
+                    "connections after the refusals: \(later)")
+            #expect(try bed.nstat(bed.cpe, "MPTcpExtBlackhole") == 0, "the CPE's kernel declared an MPTCP black hole")
         }
     }
 
@@ -164,6 +167,7 @@ import Testing
             try Self.startGatedConcentrator(bed)
             try bed.startServer(port: 8086, arguments: ["--mode", "echo"])
             let second = try bed.run(bed.conc, [Testbed.binary, "concentrator", "--listen", "198.51.100.1:5001", "--pool", Testbed.pool,
+                                                "--allow", "198.51.100.0/29",
                                                 "--control-socket", bed.directory.appendingPathComponent("second.sock").path,
                                                 "--queues", "0:1"], timeout: 20)
             #expect(second.status == 78, "\(second.output)")

@@ -139,6 +139,15 @@ final class Testbed: @unchecked Sendable {
         return process
     }
 
+    /// SIGTERM, then SIGKILL after 5 s; the concentrator's control socket is removed, so the next
+    /// `startConcentrator` waits for its own.
+    func stop(_ process: Process) throws {
+        kill(process.processIdentifier, SIGTERM)
+        if !waitFor(5, { !process.isRunning }) { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: concentratorSocket)
+    }
+
     func log(_ name: String) -> String {
         (try? String(contentsOf: directory.appendingPathComponent("\(name).log"), encoding: .utf8)) ?? ""
     }
@@ -164,11 +173,16 @@ final class Testbed: @unchecked Sendable {
         try #require(result.status == 0, "concentrator-net.sh \(extra): \(result.output)")
     }
 
+    /// The CPE's WAN prefixes, link A and link B, both families: the concentrator's --allow.
+    static let allowCPE = ["--allow", "198.51.100.0/30", "--allow", "198.51.100.4/30",
+                           "--allow", "2001:db8:a::/64", "--allow", "2001:db8:b::/64"]
+
     /// `wrapper` runs before the binary in the namespace (e.g. `prlimit --nofile=N:N --`). The
-    /// queues are 0:1, those of the testbed's gate rules, unless `extra` names others.
+    /// queues are 0:1, those of the testbed's gate rules, unless `extra` names others; the
+    /// allow-list is the CPE's WAN prefixes unless `extra` has an --allow.
     @discardableResult
     func startConcentrator(_ extra: [String] = [], wrapper: [String] = []) throws -> Process {
-        let queues = extra.contains("--queues") ? [] : ["--queues", "0:1"]
+        let queues = (extra.contains("--queues") ? [] : ["--queues", "0:1"]) + (extra.contains("--allow") ? [] : Self.allowCPE)
         let process = try spawn("concentrator", in: conc, wrapper + [
             Self.binary, "concentrator", "--listen", Self.serviceV4, "--listen", Self.serviceV6,
             "--pool", Self.pool, "--delegated-prefix", "2001:db8:a::/64=2001:db8:1::/48",

@@ -63,33 +63,72 @@ import WireFormat
 
     @Test func aSYNWithAForbiddenOrMalformedBlockIsDropped() {
         let gate = Self.gate()
-        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock)) == .droppedBadPlainMode)
-        #expect(Self.decide(gate, Self.syn(payload: hexBytes("1E09E006C000020101BB00"))) == .droppedBadPlainMode)
+        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock)) == .refusedBadPlainMode)
+        #expect(Self.decide(gate, Self.syn(payload: hexBytes("1E09E006C000020101BB00"))) == .refusedBadPlainMode)
         // A block cut off before its EOL cannot be checked in the SYN: refused.
-        #expect(Self.decide(gate, Self.syn(payload: hexBytes("1E0AE006C0000201"))) == .droppedBadPlainMode)
-        #expect(!SynGateOutcome.droppedBadPlainMode.accepts)
+        #expect(Self.decide(gate, Self.syn(payload: hexBytes("1E0AE006C0000201"))) == .refusedBadPlainMode)
+        #expect(!SynGateOutcome.refusedBadPlainMode.accepts)
     }
 
     @Test func theDatalessRetransmissionOfARefusedSYNIsDroppedToo() {
         let gate = Self.gate()
-        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock)) == .droppedBadPlainMode)
+        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock)) == .refusedBadPlainMode)
         // The kernel retransmits the SYN without its data: same flow, same sequence number.
-        #expect(Self.decide(gate, Self.syn(), at: 1) == .droppedRefusedRetransmission)
-        #expect(Self.decide(gate, Self.syn(), at: 3) == .droppedRefusedRetransmission)
+        #expect(Self.decide(gate, Self.syn(), at: 1) == .refusedRetransmission)
+        #expect(Self.decide(gate, Self.syn(), at: 3) == .refusedRetransmission)
         // A new connection (new sequence number), or another source port, is a new decision.
         #expect(Self.decide(gate, Self.syn(sequence: 2), at: 3) == .acceptedWithoutPayload)
         #expect(Self.decide(gate, Self.syn(from: "198.51.100.6"), at: 3) == .acceptedWithoutPayload)
         // Forgotten after its memory (64 s), with or without the sweep.
         #expect(Self.decide(gate, Self.syn(), at: 65) == .acceptedWithoutPayload)
-        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock), at: 70) == .droppedBadPlainMode)
+        #expect(Self.decide(gate, Self.syn(payload: Self.loopbackBlock), at: 70) == .refusedBadPlainMode)
         gate.expire(now: Self.start + .seconds(135))
         #expect(Self.decide(gate, Self.syn(), at: 135) == .acceptedWithoutPayload)
     }
 
     @Test func aSYNWithoutPayloadIsLeftToTheStreamPlane() {
         #expect(Self.decide(Self.gate(), Self.syn()) == .acceptedWithoutPayload)
-        // Plain TCP (no MPTCP option) falls back in the kernel; the gate treats it the same way.
-        #expect(Self.decide(Self.gate(), Self.syn(options: [])) == .acceptedWithoutPayload)
+    }
+
+    /// Draft 4.2: PM only on MPTCP connections. A SYN without MP_CAPABLE, with or without a
+    /// block, is refused with a reset (the client hears at once, keeps MPTCP for later ones).
+    @Test func aSYNWithoutMPCapableIsRefusedWithAReset() {
+        let gate = Self.gate()
+        #expect(Self.decide(gate, Self.syn(options: [])) == .refusedNotMultipath)
+        #expect(Self.decide(gate, Self.syn(options: [], payload: Self.goodBlock)) == .refusedNotMultipath)
+        // An MPTCP option of another subtype (MP_ADD_ADDR = 3) is not an MP_CAPABLE either.
+        #expect(Self.decide(gate, Self.syn(options: [0x1E, 0x04, 0x30, 0x00], payload: Self.goodBlock)) == .refusedNotMultipath)
+        #expect(SynGateOutcome.refusedNotMultipath.response == .reset)
+    }
+
+    /// A valid block whose destination the concentrator does not relay to is refused with a
+    /// reset; the same block to another destination passes.
+    @Test func aRefusedDestinationIsRefusedWithAReset() throws {
+        let gate = Self.gate {
+            $0.destinations = DestinationFilter(ownAddresses: [.v4(IPv4Address("198.51.100.1")!)],
+                                                pools: [try! IPPrefix("192.0.2.0/24")])
+        }
+        // goodBlock goes to 192.0.2.1:443, inside the pool here.
+        #expect(Self.decide(gate, Self.syn(payload: Self.goodBlock)) == .refusedDestination)
+        let toOwn = hexBytes("1E0AE006C633640101BB00")  // 198.51.100.1:443
+        #expect(Self.decide(gate, Self.syn(payload: toOwn)) == .refusedDestination)
+        let toLinkLocal = hexBytes("1E0AE006A9FE0101" + "01BB00")  // 169.254.1.1:443, RFC 6890
+        #expect(Self.decide(gate, Self.syn(payload: toLinkLocal)) == .refusedDestination)
+        let toServer = hexBytes("1E0AE006CB00710201BB00")  // 203.0.113.2:443
+        #expect(Self.decide(gate, Self.syn(payload: toServer)) == .acceptedWithPlainMode)
+        #expect(SynGateOutcome.refusedDestination.response == .reset)
+    }
+
+    /// Which refusals are answered with a reset and which are silent.
+    @Test func responsesOfTheOutcomes() {
+        for outcome in SynGateOutcome.allCases {
+            let expected: SynGateOutcome.Response = switch outcome {
+            case .acceptedWithPlainMode, .acceptedWithoutPayload, .acceptedJoin, .passedNotSYN: .accept
+            case .droppedNotAllowed, .droppedMalformedPacket, .droppedTooManySubflows: .drop
+            default: .reset
+            }
+            #expect(outcome.response == expected, "\(outcome.name)")
+        }
     }
 
     @Test func ipv6SYNsAreDecidedToo() {
@@ -97,7 +136,7 @@ import WireFormat
         let gate = Self.gate()
         #expect(Self.decide(gate, Self.syn(from: "2001:db8:a::2", to: "2001:db8:a::1", payload: block)) == .acceptedWithPlainMode)
         let loopback6 = hexBytes("1E16E00600000000000000000000000000000001") + [0x00, 0x35, 0x00]
-        #expect(Self.decide(gate, Self.syn(from: "2001:db8:a::2", to: "2001:db8:a::1", payload: loopback6)) == .droppedBadPlainMode)
+        #expect(Self.decide(gate, Self.syn(from: "2001:db8:a::2", to: "2001:db8:a::1", payload: loopback6)) == .refusedBadPlainMode)
     }
 
     @Test func joinsNeedNoBlockAndAreLimitedPerConnection() {
@@ -132,19 +171,19 @@ import WireFormat
         let cpe = Self.syn(from: "198.51.100.2", payload: Self.goodBlock)
         let other = Self.syn(from: "198.51.100.6")
         for _ in 0..<3 { #expect(Self.decide(gate, cpe) == .acceptedWithPlainMode) }
-        #expect(Self.decide(gate, cpe) == .droppedRateLimited)
+        #expect(Self.decide(gate, cpe) == .refusedRateLimited)
         #expect(Self.decide(gate, other) == .acceptedWithoutPayload)
         // 10 per second: one token back after 0.1 s, not before.
-        #expect(Self.decide(gate, cpe, at: 0.05) == .droppedRateLimited)
+        #expect(Self.decide(gate, cpe, at: 0.05) == .refusedRateLimited)
         #expect(Self.decide(gate, cpe, at: 0.15) == .acceptedWithPlainMode)
-        #expect(Self.decide(gate, cpe, at: 0.16) == .droppedRateLimited)
+        #expect(Self.decide(gate, cpe, at: 0.16) == .refusedRateLimited)
         // A refused SYN (bad PM) costs no token; joins are not metered by the rate.
-        #expect(Self.decide(gate, Self.syn(from: "198.51.100.2", payload: Self.loopbackBlock), at: 0.5) == .droppedBadPlainMode)
+        #expect(Self.decide(gate, Self.syn(from: "198.51.100.2", payload: Self.loopbackBlock), at: 0.5) == .refusedBadPlainMode)
         #expect(Self.decide(gate, Self.syn(from: "198.51.100.2", options: Self.mpJoin(token: 9)), at: 0.5) == .acceptedJoin)
         // After a quiet second the bucket is full again, and expiring it changes nothing.
         gate.expire(now: Self.start + .seconds(2))
         for _ in 0..<3 { #expect(Self.decide(gate, cpe, at: 2) == .acceptedWithPlainMode) }
-        #expect(Self.decide(gate, cpe, at: 2) == .droppedRateLimited)
+        #expect(Self.decide(gate, cpe, at: 2) == .refusedRateLimited)
     }
 
     @Test func nonSYNsPassAndJunkIsDropped() {

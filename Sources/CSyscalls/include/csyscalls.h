@@ -42,6 +42,7 @@ int plainmode_enter_network_namespace(int fd);
 #define PLAINMODE_EPOLLEXCLUSIVE (1u << 28)
 #define PLAINMODE_EPOLLET (1u << 31)
 #define PLAINMODE_IPPROTO_MPTCP 262
+#define PLAINMODE_TCP_IS_MPTCP 43
 #define PLAINMODE_TCP_FASTOPEN 23
 #define PLAINMODE_IP_PMTUDISC_DO 2
 #define PLAINMODE_IPV6_PMTUDISC_DO 2

@@ -3,10 +3,10 @@
 connection, for the concentrator's bad-input tests. Standard library only.
 
   syn_data.py send --to ADDR PORT --hex '1e0a...' [--then-hex HEX] [--wait S] [--bind ADDR] [--parallel N]
-      prints one JSON line: {"outcome": "reset"|"eof"|"data"|"open", "received": n}
+      prints one JSON line: {"outcome": "reset"|"eof"|"data"|"open", "received": n, "mptcp": 1|0|null}
       ("reset": the peer answered with an RST or MP_FASTCLOSE, seen as ECONNRESET or ECONNREFUSED;
       "seconds": from the SYN to that outcome); --bind: source address; --parallel N: N such
-      connections at once (one thread each, started together), one line each
+      connections at once (one thread each, started together), one line each; --tcp: plain TCP
   syn_data.py talk --to ADDR PORT --hex '1e0a...' --every S --for T
       the same SYN data, then one byte every S seconds for T seconds (reading what comes back),
       then shuts down writes and reads to EOF (at most 10 s more); prints
@@ -19,6 +19,7 @@ import argparse, json, resource, selectors, socket, sys, threading, time
 
 IPPROTO_MPTCP = 262
 TCP_FASTOPEN_NO_COOKIE = 34
+TCP_IS_MPTCP = 43
 print_lock = threading.Lock()
 
 
@@ -41,12 +42,12 @@ def send(args):
 
 def send_one(args):
     data = bytes.fromhex(args.hex)
-    s = socket.socket(family_of(args.to[0]), socket.SOCK_STREAM, IPPROTO_MPTCP)
+    s = socket.socket(family_of(args.to[0]), socket.SOCK_STREAM, socket.IPPROTO_TCP if args.tcp else IPPROTO_MPTCP)
     s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, 1)
     if args.bind:
         s.bind((args.bind, 0))
     s.settimeout(args.wait)
-    outcome, received = "open", 0
+    outcome, received, mptcp = "open", 0, None
     started = time.monotonic()
     try:
         s.sendto(data, socket.MSG_FASTOPEN, (args.to[0], int(args.to[1])))
@@ -61,6 +62,8 @@ def send_one(args):
                 break
             received += len(chunk)
             outcome = "data"
+            # Whether the connection runs MPTCP (0: the kernel fell back to plain TCP).
+            mptcp = s.getsockopt(socket.IPPROTO_TCP, TCP_IS_MPTCP)
     except (ConnectionResetError, ConnectionRefusedError):
         # A reset that lands before the client's handshake completes reads as "refused".
         outcome = "reset"
@@ -70,7 +73,8 @@ def send_one(args):
         outcome = "error: %s" % error
     finally:
         s.close()
-    line = json.dumps({"outcome": outcome, "received": received, "seconds": round(time.monotonic() - started, 3)})
+    line = json.dumps({"outcome": outcome, "received": received, "seconds": round(time.monotonic() - started, 3),
+                       "mptcp": mptcp})
     with print_lock:
         print(line, flush=True)
 
@@ -165,6 +169,7 @@ def main():
     p.add_argument("--wait", type=float, default=5)
     p.add_argument("--bind", default="", metavar="ADDR")
     p.add_argument("--parallel", type=int, default=1, metavar="N")
+    p.add_argument("--tcp", action="store_true", help="plain TCP: a SYN without MP_CAPABLE")
     p = sub.add_parser("talk")
     p.add_argument("--to", nargs=2, required=True, metavar=("ADDR", "PORT"))
     p.add_argument("--hex", required=True)
