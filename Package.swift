@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Pure wire formats: addresses, IPv4/IPv6/TCP/UDP headers, checksums.
@@ -38,6 +39,12 @@ let package = Package(
         .target(name: "Counters", swiftSettings: strict),
         // Port-set leases and binding tables shared by the stream and packet planes.
         .target(name: "BindingState", dependencies: ["WireFormat", "PortSets"], swiftSettings: strict),
+        // Port-set leases kept durably in SQLite: the database and the writer thread that feeds it.
+        .target(
+            name: "LeaseStore",
+            dependencies: ["BindingState", "WireFormat", "Syscalls", "Counters", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         // Linux calls Swift's Glibc module hides behind _GNU_SOURCE (splice, accept4, pipe2).
         .target(name: "CSyscalls"),
         // Typed syscall wrappers: sockets, epoll, pipes, splice, threads, privileges.
@@ -121,6 +128,8 @@ let package = Package(
         .testTarget(name: "PortSetsTests", dependencies: ["PortSets", "TestSupport"]),
         .testTarget(name: "PCPTests", dependencies: ["PCP", "WireFormat", "TestSupport"]),
         .testTarget(name: "BindingStateTests", dependencies: ["BindingState", "WireFormat", "PortSets", "TestSupport"]),
+        .testTarget(name: "LeaseStoreTests", dependencies: ["LeaseStore", "BindingState", "WireFormat", "Syscalls",
+                                                            .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
         .testTarget(name: "PacketPlaneTests", dependencies: ["PacketPlane", "PlainMode", "WireFormat", "TestSupport"]),
         // Real NFQUEUE in a network namespace the test makes; needs root.

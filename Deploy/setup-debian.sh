@@ -3,10 +3,11 @@
 # as arguments are installed too (e.g. the benchmarks' haproxy and mptcpize).
 # The Swift 6.3 toolchain itself must already be on PATH (swift --version).
 set -euo pipefail
-# Build: the netfilter libraries. Run and test: iproute2 (ip, tc, nstat, ss), iptables (TPROXY and
-# the transparent return path), python3 (test peers), procps (sysctl), util-linux (setpriv),
-# bind9-dnsutils (dig: a real resolver client through bonded UDP).
-packages=(libnetfilter-queue-dev libmnl-dev pkg-config iproute2 iptables python3 procps util-linux bind9-dnsutils "$@")
+# Build: the netfilter libraries, and SQLite for the lease store (GRDB links it). Run and test:
+# iproute2 (ip, tc, nstat, ss), iptables (TPROXY and the transparent return path), python3 (test
+# peers), procps (sysctl), util-linux (setpriv), bind9-dnsutils (dig: a real resolver client
+# through bonded UDP).
+packages=(libnetfilter-queue-dev libmnl-dev libsqlite3-dev pkg-config iproute2 iptables python3 procps util-linux bind9-dnsutils "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
