@@ -104,7 +104,7 @@ let package = Package(
             name: "plainmode",
             dependencies: [
                 "PlainModeTools", "WireFormat", "PlainMode", "PortSets", "PCP", "CNetfilterQueue",
-                "BindingState", "StreamPlane", "ControlSocket", "Syscalls", "NetfilterQueue", "PacketPlane",
+                "BindingState", "StreamPlane", "ControlSocket", "Syscalls", "NetfilterQueue", "PacketPlane", "LeaseStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

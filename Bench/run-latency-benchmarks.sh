@@ -191,7 +191,7 @@ wait_for 10 grep -q ready "$OUT/echo.log" || die "UDP echo did not start: $(cat 
 
 # shellcheck disable=SC2086
 spawn concentrator "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --listen "[2001:db8:a::1]:$PM_PORT" \
-    --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 \
+    --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 --state-dir "$OUT/state" \
     --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" --log-level notice $PLAINMODE_ARGS
 CONC_PID=$BG_PID
 wait_for 20 test -S "$CONC_SOCK" || die "concentrator did not start: $(tail -20 "$OUT/concentrator.log")"

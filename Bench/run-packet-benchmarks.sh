@@ -345,7 +345,7 @@ start_conc() {   # tag, extra flags
     rm -f "$CONC_SOCK"
     # shellcheck disable=SC2086
     spawn "concentrator.$tag" "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$SERVICE_PORT" --listen "[2001:db8:a::1]:$SERVICE_PORT" \
-        --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 \
+        --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 --state-dir "$OUT/state.$tag" \
         --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" --threads "$THREADS" --queues "$QUEUES" --log-level notice "${CC_FLAGS[@]}" "$@" $PLAINMODE_ARGS
     CONC_PID=$BG_PID
     wait_for 20 test -S "$CONC_SOCK" || die "concentrator did not start: $(tail -20 "$OUT/concentrator.$tag.log")"

@@ -173,7 +173,7 @@ spawn server "$SRV" "$LOADGEN" server --listen "$SERVER" --sink-port $SINK_PORT 
 SRV_PID=$BG_PID
 wait_for 10 grep -q READY "$OUT/server.log" || die "server did not start: $(cat "$OUT/server.log")"
 
-spawn concentrator "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --pool 192.0.2.128/27 --allow 198.51.100.0/29 \
+spawn concentrator "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --pool 192.0.2.128/27 --allow 198.51.100.0/29 --state-dir "$OUT/state" \
     --psid-offset 0 --psid-length 0 --threads "$THREADS" --control-socket "$OUT/conc.sock" --log-level notice \
     $PLAINMODE_ARGS
 PM_PID=$BG_PID

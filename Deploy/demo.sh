@@ -82,7 +82,7 @@ bash Deploy/testbed.sh up --profile "$profile" --rate "$rate" --delay-internet "
     --delay-line "$bin_dir/delay-line" \
     | tail -1 | tee -a "$summary"
 ip netns exec "$CONC" "$bin" concentrator --listen 198.51.100.1:5000 --listen '[2001:db8:a::1]:5000' \
-    --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 --control-socket "$work/conc.sock" >"$work/conc.log" 2>&1 & pids+=($!)
+    --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 --state-dir "$work/state" --control-socket "$work/conc.sock" >"$work/conc.log" 2>&1 & pids+=($!)
 ip netns exec "$CPE" "$bin" cpe --concentrator 198.51.100.1:5000 --concentrator6 '[2001:db8:a::1]:5000' \
     --control-socket "$work/cpe.sock" >"$work/cpe.log" 2>&1 & pids+=($!)
 # Servers: a sink for the upload (FIN only after EOF), one sender per download, the first-byte server.

@@ -1,8 +1,8 @@
 import WireFormat
 
-/// The CPEs of one allocator shard, with running totals so statistics need not walk them.
+/// The subscribers of one allocator shard, with running totals so statistics need not walk them.
 struct AllocatorShardState: Sendable {
-    var cpes: [IPAddress: CPEPortState] = [:]
+    var subscribers: [SubscriberID: CPEPortState] = [:]
     var tcpInUse = 0
     var udpInUse = 0
     var held = 0
@@ -19,30 +19,30 @@ struct AllocatorShardState: Sendable {
         case freed, held, notInUse
     }
 
-    /// The CPE's lease, marking it active now if it is idle.
-    mutating func touch(_ cpe: IPAddress, now: ContinuousClock.Instant) -> PortSetLease? {
-        guard let index = cpes.index(forKey: cpe) else { return nil }
-        if cpes.values[index].idleSince != nil { cpes.values[index].idleSince = now }
-        return cpes.values[index].lease
+    /// The subscriber's lease, its idle hold started again from `now` if it is idle.
+    mutating func touch(_ subscriber: SubscriberID, now: ContinuousClock.Instant) -> PortSetLease? {
+        guard let index = subscribers.index(forKey: subscriber) else { return nil }
+        if subscribers.values[index].idleSince != nil { subscribers.values[index].idleSince = now }
+        return subscribers.values[index].lease
     }
 
-    mutating func allocate(_ cpe: IPAddress, _ transport: TransportProtocol, now: ContinuousClock.Instant) -> Allocation {
-        guard let index = cpes.index(forKey: cpe) else { return .noLease }
-        let (port, reclaimed) = cpes.values[index].allocate(transport, now: now)
+    mutating func allocate(_ subscriber: SubscriberID, _ transport: TransportProtocol, now: ContinuousClock.Instant) -> Allocation {
+        guard let index = subscribers.index(forKey: subscriber) else { return .noLease }
+        let (port, reclaimed) = subscribers.values[index].allocate(transport, now: now)
         held -= reclaimed
-        guard let port else { return .exhausted(portCount: cpes.values[index].usablePortCount) }
+        guard let port else { return .exhausted(portCount: subscribers.values[index].usablePortCount) }
         if transport == .tcp { tcpInUse += 1 } else { udpInUse += 1 }
-        return .allocated(Endpoint(address: .v4(cpes.values[index].lease.address), port: port))
+        return .allocated(Endpoint(address: .v4(subscribers.values[index].lease.address), port: port))
     }
 
     mutating func release(
-        _ external: Endpoint, _ transport: TransportProtocol, cpe: IPAddress, holdUntil: ContinuousClock.Instant?
+        _ external: Endpoint, _ transport: TransportProtocol, subscriber: SubscriberID, holdUntil: ContinuousClock.Instant?
     ) -> Release {
-        guard let index = cpes.index(forKey: cpe) else { return .notInUse }
-        let lease = cpes.values[index].lease
+        guard let index = subscribers.index(forKey: subscriber) else { return .notInUse }
+        let lease = subscribers.values[index].lease
         guard external.address == .v4(lease.address),
               let portIndex = CPEPortState.index(of: external.port, in: lease.portSet),
-              cpes.values[index].withSpace(transport, { $0.release(portIndex, holdUntil: holdUntil) })
+              subscribers.values[index].withSpace(transport, { $0.release(portIndex, holdUntil: holdUntil) })
         else { return .notInUse }
         if transport == .tcp { tcpInUse -= 1 } else { udpInUse -= 1 }
         guard holdUntil != nil else { return .freed }
@@ -50,22 +50,36 @@ struct AllocatorShardState: Sendable {
         return .held
     }
 
-    /// Drops due holds, then the leases idle for `leaseHold`; returns the slots of dropped leases.
-    mutating func expire(now: ContinuousClock.Instant, leaseHold: Duration) -> [Int] {
-        var dropped: [IPAddress] = []
-        var index = cpes.startIndex
-        while index != cpes.endIndex {
-            held -= cpes.values[index].tcp.dropHolds(now: now) + cpes.values[index].udp.dropHolds(now: now)
-            if cpes.values[index].isIdle {
+    /// What one sweep of a shard found: leases that went back to the pool, and idle leases that
+    /// are in use again (renewed).
+    struct Expiry {
+        var released: [(lease: PortSetLease, slot: Int)] = []
+        var renewed: [PortSetLease] = []
+    }
+
+    /// Drops due holds, then the leases idle for `leaseHold`.
+    mutating func expire(now: ContinuousClock.Instant, leaseHold: Duration) -> Expiry {
+        var expiry = Expiry()
+        var dropped: [SubscriberID] = []
+        var index = subscribers.startIndex
+        while index != subscribers.endIndex {
+            held -= subscribers.values[index].tcp.dropHolds(now: now) + subscribers.values[index].udp.dropHolds(now: now)
+            if subscribers.values[index].isIdle {
                 // Release takes no time, so the idle clock starts at the first sweep that sees it idle.
-                let since = cpes.values[index].idleSince ?? now
-                cpes.values[index].idleSince = since
-                if now - since >= leaseHold { dropped.append(cpes.keys[index]) }
+                let since = subscribers.values[index].idleSince ?? now
+                subscribers.values[index].idleSince = since
+                subscribers.values[index].wasIdle = true
+                if now - since >= leaseHold { dropped.append(subscribers.keys[index]) }
             } else {
-                cpes.values[index].idleSince = nil
+                if subscribers.values[index].wasIdle { expiry.renewed.append(subscribers.values[index].lease) }
+                subscribers.values[index].idleSince = nil
+                subscribers.values[index].wasIdle = false
             }
-            index = cpes.index(after: index)
+            index = subscribers.index(after: index)
         }
-        return dropped.compactMap { cpes.removeValue(forKey: $0)?.slot }
+        for subscriber in dropped {
+            if let state = subscribers.removeValue(forKey: subscriber) { expiry.released.append((state.lease, state.slot)) }
+        }
+        return expiry
     }
 }

@@ -1,7 +1,7 @@
 import PortSets
 import WireFormat
 
-/// Everything the allocator keeps for one CPE: its lease, the ports of the set that may never
+/// Everything the allocator keeps for one subscriber: its lease, the ports of the set that may never
 /// be handed out, and one `PortSpace` per protocol.
 struct CPEPortState: Sendable {
     let lease: PortSetLease
@@ -13,8 +13,10 @@ struct CPEPortState: Sendable {
     let usablePortCount: Int
     var tcp: PortSpace
     var udp: PortSpace
-    /// When the CPE was first seen with no port in use or held; nil while it has some.
+    /// When the subscriber was first seen with no port in use or held; nil while it has some.
     var idleSince: ContinuousClock.Instant?
+    /// Idle at the last sweep (or restored from the store): a port in use now is a renewal to record.
+    var wasIdle = false
 
     init(lease: PortSetLease, slot: Int, isBlocked: (UInt16) -> Bool, now: ContinuousClock.Instant) {
         self.lease = lease

@@ -1,14 +1,21 @@
 extension PortSetAllocator {
-    /// Housekeeping, run periodically by the caller: frees held ports whose instant has come, and
-    /// returns to the pool the port sets of CPEs that have had no port in use or held for
+    /// Housekeeping, run periodically by the caller: frees held ports whose instant has come,
+    /// returns to the pool the port sets of subscribers that have had no port in use or held for
     /// `leaseHold` (counted from the lease, the last `lease(for:now:)`, or the first sweep that
-    /// saw the CPE idle, whichever is latest). Takes one shard lock at a time.
+    /// saw it idle, whichever is latest), and records releases and renewals (an idle lease in use
+    /// again) in `events`. Takes one shard lock at a time.
     public func expire(now: ContinuousClock.Instant) {
         for shard in shards.shards {
-            let slots = shard.mutex.withLock { $0.expire(now: now, leaseHold: leaseHold) }
-            guard !slots.isEmpty else { continue }
+            let expiry = shard.mutex.withLock { $0.expire(now: now, leaseHold: leaseHold) }
+            for lease in expiry.renewed {
+                events?.record(LeaseEvent(.renewed, subscriber: lease.subscriber, address: lease.address, psid: lease.psid))
+            }
+            guard !expiry.released.isEmpty else { continue }
             freePortSets.withLock { free in
-                for slot in slots { free.giveBack(slot) }
+                for (_, slot) in expiry.released { free.giveBack(slot) }
+            }
+            for (lease, _) in expiry.released {
+                events?.record(LeaseEvent(.released, subscriber: lease.subscriber, address: lease.address, psid: lease.psid))
             }
         }
     }

@@ -5,9 +5,9 @@ extension PortSetAllocator {
         var leases: [PortSetLeaseSnapshot] = []
         for shard in shards.shards {
             shard.mutex.withLock { state in
-                for entry in state.cpes.values {
+                for entry in state.subscribers.values {
                     leases.append(PortSetLeaseSnapshot(
-                        cpe: entry.lease.cpe, externalAddress: entry.lease.address, psid: entry.lease.psid,
+                        subscriber: entry.lease.subscriber, externalAddress: entry.lease.address, psid: entry.lease.psid,
                         usablePortCount: entry.usablePortCount, tcpPortsInUse: entry.tcp.inUse,
                         udpPortsInUse: entry.udp.inUse, portsHeld: entry.heldCount))
                 }
@@ -25,7 +25,7 @@ extension PortSetAllocator {
             udpPortSetExhaustions: udpPortSetExhaustions.load(ordering: .relaxed))
         for shard in shards.shards {
             shard.mutex.withLock { state in
-                result.leases += state.cpes.count
+                result.leases += state.subscribers.count
                 result.tcpPortsInUse += state.tcpInUse
                 result.udpPortsInUse += state.udpInUse
                 result.portsHeld += state.held

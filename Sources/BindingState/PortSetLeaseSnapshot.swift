@@ -2,8 +2,8 @@ public import WireFormat
 
 /// One lease as the operator CLI shows it, copied out under the shard lock.
 public struct PortSetLeaseSnapshot: Hashable, Sendable {
-    /// The CPE holding the lease.
-    public var cpe: IPAddress
+    /// The subscriber holding the lease.
+    public var subscriber: SubscriberID
     /// The external IPv4 address of the lease.
     public var externalAddress: IPv4Address
     /// The leased PSID.
@@ -19,10 +19,10 @@ public struct PortSetLeaseSnapshot: Hashable, Sendable {
 
     /// Memberwise, for tests and renderers.
     public init(
-        cpe: IPAddress, externalAddress: IPv4Address, psid: UInt16, usablePortCount: Int,
+        subscriber: SubscriberID, externalAddress: IPv4Address, psid: UInt16, usablePortCount: Int,
         tcpPortsInUse: Int, udpPortsInUse: Int, portsHeld: Int
     ) {
-        self.cpe = cpe
+        self.subscriber = subscriber
         self.externalAddress = externalAddress
         self.psid = psid
         self.usablePortCount = usablePortCount

@@ -49,9 +49,9 @@ struct RelayConnection {
 /// The binding a relayed connection holds, enough to release it without a lookup.
 struct BindingHandle {
     var id: UInt64
-    var cpe: IPAddress
+    var subscriber: SubscriberID
     var transport: TransportProtocol = .tcp
-    /// The upstream source taken from the CPE's port set; nil when the source is preserved.
+    /// The upstream source taken from the subscriber's port set; nil when the source is preserved.
     var pooledSource: SocketAddress?
 }
 

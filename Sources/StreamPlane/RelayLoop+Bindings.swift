@@ -9,12 +9,12 @@ extension RelayLoop {
         case refused(StreamCounter)
     }
 
-    /// A free (pool address, port) from the CPE's port set.
-    func allocatePooledSource(cpe: IPAddress, transport: TransportProtocol = .tcp, settings: ConcentratorSettings,
+    /// A free (pool address, port) from the subscriber's port set.
+    func allocatePooledSource(subscriber: SubscriberID, transport: TransportProtocol = .tcp, settings: ConcentratorSettings,
                               now: ContinuousClock.Instant) -> SourceChoice {
         guard let allocator = settings.allocator else { return .refused(.poolExhausted) }
         do {
-            let endpoint = try allocator.allocatePort(for: cpe, protocol: transport, now: now)
+            let endpoint = try allocator.allocatePort(for: subscriber, protocol: transport, now: now)
             return .address(SocketAddress(endpoint.address, port: endpoint.port))
         } catch {
             switch error {
@@ -24,14 +24,14 @@ extension RelayLoop {
         }
     }
 
-    func releasePooledSource(_ source: SocketAddress, cpe: IPAddress, transport: TransportProtocol = .tcp,
+    func releasePooledSource(_ source: SocketAddress, subscriber: SubscriberID, transport: TransportProtocol = .tcp,
                              holdUntil: ContinuousClock.Instant?) {
         guard case .concentrator(let settings) = role else { return }
         settings.allocator?.releasePort(Endpoint(address: source.address, port: source.port), protocol: transport,
-                                       cpe: cpe, holdUntil: holdUntil)
+                                       subscriber: subscriber, holdUntil: holdUntil)
     }
 
-    func recordBinding(cpe: SocketAddress, service: SocketAddress, external: SocketAddress, remote: SocketAddress,
+    func recordBinding(subscriber: SubscriberID, cpe: SocketAddress, service: SocketAddress, external: SocketAddress, remote: SocketAddress,
                        pooled: Bool, transport: TransportProtocol = .tcp, settings: ConcentratorSettings,
                        now: ContinuousClock.Instant) -> BindingHandle? {
         let binding = Binding(
@@ -44,11 +44,11 @@ extension RelayLoop {
         )
         do {
             let stored = try settings.bindings.insert(binding)
-            return BindingHandle(id: stored.id, cpe: cpe.address, transport: transport, pooledSource: pooled ? external : nil)
+            return BindingHandle(id: stored.id, subscriber: subscriber, transport: transport, pooledSource: pooled ? external : nil)
         } catch {
             // A duplicate key means the table already tracks this flow; the relay still works.
             counters.add(.bindingConflicts)
-            return pooled ? BindingHandle(id: 0, cpe: cpe.address, transport: transport, pooledSource: external) : nil
+            return pooled ? BindingHandle(id: 0, subscriber: subscriber, transport: transport, pooledSource: external) : nil
         }
     }
 
@@ -69,7 +69,7 @@ extension RelayLoop {
             }
         }
         if let source = handle.pooledSource {
-            releasePooledSource(source, cpe: handle.cpe, transport: handle.transport, holdUntil: until)
+            releasePooledSource(source, subscriber: handle.subscriber, transport: handle.transport, holdUntil: until)
         }
     }
 

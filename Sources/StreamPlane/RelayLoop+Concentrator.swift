@@ -107,13 +107,14 @@ extension RelayLoop {
         }
         let remote = SocketAddress(destination.address, port: port)
         let cpe = connections[slot].peer.address
+        let subscriber = settings.subscribers.subscriber(for: cpe)
         let pooled = remote.address.isIPv4 && !settings.preserveIPv4Source && settings.allocator != nil
 
         var attempts = 0
         while true {
             attempts += 1
-            guard let source = chooseSource(block: block, cpe: cpe, remote: remote, pooled: pooled, transport: .tcp,
-                                            settings: settings, now: now)
+            guard let source = chooseSource(block: block, cpe: cpe, subscriber: subscriber, remote: remote, pooled: pooled,
+                                            transport: .tcp, settings: settings, now: now)
             else { return finish(slot, .refused, now: now) }
             let upstream: Socket
             do throws(Errno) {
@@ -128,7 +129,7 @@ extension RelayLoop {
                     throw error
                 }
             } catch {
-                if pooled { releasePooledSource(source, cpe: cpe, holdUntil: nil) }
+                if pooled { releasePooledSource(source, subscriber: subscriber.id, holdUntil: nil) }
                 if error == .addressInUse && pooled && attempts < 8 {
                     counters.add(.bindingConflicts)
                     continue  // another socket holds that port (e.g. TIME_WAIT): take the next one
@@ -138,7 +139,8 @@ extension RelayLoop {
                 return finish(slot, .localError(error), now: now)
             }
             connections[slot].upstream = upstream
-            connections[slot].binding = recordBinding(cpe: connections[slot].peer, service: connections[slot].local,
+            connections[slot].binding = recordBinding(subscriber: subscriber.id, cpe: connections[slot].peer,
+                                                      service: connections[slot].local,
                                                       external: source, remote: remote, pooled: pooled,
                                                       settings: settings, now: now)
             break
@@ -195,20 +197,21 @@ extension RelayLoop {
         finish(slot, .refused, now: now)
     }
 
-    /// The source towards `remote`: a port of the CPE's port set (`pooled`) or the preserved
-    /// source. nil (counted and logged) when neither is allowed or free.
-    func chooseSource(block: PlainModeBlock, cpe: IPAddress, remote: SocketAddress, pooled: Bool, transport: TransportProtocol,
-                      settings: ConcentratorSettings, now: ContinuousClock.Instant) -> SocketAddress? {
+    /// The source towards `remote`: a port of the subscriber's port set (`pooled`) or the
+    /// preserved source. nil (counted and logged) when neither is allowed or free.
+    func chooseSource(block: PlainModeBlock, cpe: IPAddress, subscriber: Subscriber, remote: SocketAddress, pooled: Bool,
+                      transport: TransportProtocol, settings: ConcentratorSettings, now: ContinuousClock.Instant) -> SocketAddress? {
         if pooled {
-            switch allocatePooledSource(cpe: cpe, transport: transport, settings: settings, now: now) {
+            switch allocatePooledSource(subscriber: subscriber.id, transport: transport, settings: settings, now: now) {
             case .address(let address): return address
             case .refused(let counter):
                 counters.add(counter)
-                logConnectionError("no \(transport) port for CPE \(cpe): \(counter.name)")
+                logConnectionError("no \(transport) port for subscriber \(subscriber.id) (CPE \(cpe)): \(counter.name)")
                 return nil
             }
         }
-        guard let preserved = preservedSource(block: block, cpe: cpe, remote: remote, settings: settings) else {
+        guard let preserved = preservedSource(block: block, cpe: cpe, subscriber: subscriber, remote: remote,
+                                              settings: settings) else {
             counters.add(.sourceNotAllowed)
             logConnectionError("PM source from CPE \(cpe) is outside what it may use")
             return nil
@@ -217,12 +220,17 @@ extension RelayLoop {
     }
 
     /// The source to bind when the source is preserved: the PM source option (its port if it
-    /// has one), else the CPE's own address; only of the remote's family, and only inside the
-    /// CPE's own prefix or a prefix delegated to it.
-    private func preservedSource(block: PlainModeBlock, cpe: IPAddress, remote: SocketAddress,
+    /// has one), else the CPE's own address; only of the remote's family, and only inside a
+    /// named subscriber's prefixes (links and delegated), or for a default subscriber inside the
+    /// CPE's own prefix or a `--delegated-prefix` given to it.
+    private func preservedSource(block: PlainModeBlock, cpe: IPAddress, subscriber: Subscriber, remote: SocketAddress,
                                  settings: ConcentratorSettings) -> SocketAddress? {
         let address = block.source?.address ?? cpe
         guard address.isIPv4 == remote.address.isIPv4 else { return nil }
+        if !subscriber.isDefault {
+            guard settings.subscribers.directory.mayUse(source: address, for: subscriber) else { return nil }
+            return SocketAddress(address, port: block.source?.port ?? 0)
+        }
         let length = address.isIPv4 ? settings.ipv4SourcePrefixLength : settings.ipv6SourcePrefixLength
         let inOwnPrefix = cpe.isIPv4 == address.isIPv4 && address.hasSamePrefix(as: cpe, length: length)
         let delegated = settings.delegations.contains { $0.cpe.contains(cpe) && $0.sources.contains(address) }

@@ -25,22 +25,23 @@ extension RelayLoop {
         }
         let remote = SocketAddress(destination.address, port: port)
         let cpe = connections[slot].peer.address
+        let subscriber = settings.subscribers.subscriber(for: cpe)
         let pooled = remote.address.isIPv4 && !settings.preserveIPv4Source && settings.allocator != nil
-        guard var external = chooseSource(block: block, cpe: cpe, remote: remote, pooled: pooled, transport: .udp,
-                                          settings: settings, now: now)
+        guard var external = chooseSource(block: block, cpe: cpe, subscriber: subscriber, remote: remote, pooled: pooled,
+                                          transport: .udp, settings: settings, now: now)
         else { return finish(slot, .refused, now: now) }
         // No port in a preserved PM source: the CPE's own source port stands in for the LAN host's.
         if external.port == 0 { external = SocketAddress(external.address, port: connections[slot].peer.port) }
         let key = UDPChannelKey(external: Endpoint(address: external.address, port: external.port),
                                 remote: Endpoint(address: remote.address, port: remote.port))
         guard udp.channels.insert(key, socket: connections[slot].downstream, now: now) else {
-            if pooled { releasePooledSource(external, cpe: cpe, transport: .udp, holdUntil: nil) }
+            if pooled { releasePooledSource(external, subscriber: subscriber.id, transport: .udp, holdUntil: nil) }
             counters.add(.bindingConflicts)
             udpCounters.add(.bindingOpenErrors)
             logConnectionError("UDP binding \(external) -> \(remote) exists already")
             return finish(slot, .refused, now: now)
         }
-        connections[slot].binding = recordBinding(cpe: connections[slot].peer, service: connections[slot].local,
+        connections[slot].binding = recordBinding(subscriber: subscriber.id, cpe: connections[slot].peer, service: connections[slot].local,
                                                   external: external, remote: remote, pooled: pooled, transport: .udp,
                                                   settings: settings, now: now)
         markEstablished(connections[slot].binding)

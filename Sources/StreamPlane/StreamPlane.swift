@@ -30,6 +30,8 @@ public struct ConcentratorSettings: Sendable {
     public var delegations: [(cpe: IPPrefix, sources: IPPrefix)]
     /// UDP bindings (PM protocol 17); nil refuses them (`protocol_not_relayed`).
     public var udp: ConcentratorUDPSettings?
+    /// Who each CPE source belongs to: a port set is leased per subscriber, not per address.
+    public var subscribers: SubscriberRegistry
     /// Source prefixes CPEs may connect from (`--allow`), checked at accept(); nil: any source.
     public var allowedSources: [IPPrefix]?
     /// PM destinations refused before any upstream connect.
@@ -38,7 +40,9 @@ public struct ConcentratorSettings: Sendable {
     public init(policy: PlainModePolicy, allocator: PortSetAllocator?, bindings: BindingTable,
                 preserveIPv4Source: Bool = false, ipv4SourcePrefixLength: Int = 32, ipv6SourcePrefixLength: Int = 48,
                 delegations: [(cpe: IPPrefix, sources: IPPrefix)] = [], udp: ConcentratorUDPSettings? = nil,
-                allowedSources: [IPPrefix]? = nil, destinations: DestinationFilter = DestinationFilter()) {
+                allowedSources: [IPPrefix]? = nil, destinations: DestinationFilter = DestinationFilter(),
+                subscribers: SubscriberRegistry) {
+        self.subscribers = subscribers
         self.allowedSources = allowedSources
         self.destinations = destinations
         self.delegations = delegations

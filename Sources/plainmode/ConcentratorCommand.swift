@@ -1,5 +1,6 @@
 import ArgumentParser
 import BindingState
+import LeaseStore
 import ControlSocket
 import Logging
 import PlainMode
@@ -75,6 +76,8 @@ struct ConcentratorCommand: ParsableCommand {
     @Option(help: "Path of the control socket that `plainmode ctl` talks to.")
     var controlSocket = ConcentratorCommand.defaultControlSocket
 
+    @OptionGroup(title: "Subscribers and leases") var subscriberOptions: SubscriberOptions
+
     @OptionGroup(title: "Packet plane (SYN gate, UDP)") var packets: PacketPlaneOptions
 
     @OptionGroup var daemon: DaemonOptions
@@ -103,6 +106,7 @@ struct ConcentratorCommand: ParsableCommand {
             throw StartupRefusal("no --pool: IPv4 address sharing needs at least one pool prefix (or pass --preserve-source)")
         }
         let reserved = try reservedPorts.map(Self.parsePortRange)
+        let subscribers = SubscriberRegistry(try subscriberOptions.loadDirectory())
         // Closed by default: nobody is served until the operator names who may connect.
         guard !packets.allowed.isEmpty else {
             throw StartupRefusal("no --allow: name the prefixes your CPEs connect from (repeat --allow for every access link), or pass --allow any to serve every source that reaches the listeners")
@@ -116,14 +120,17 @@ struct ConcentratorCommand: ParsableCommand {
         do { ownAddresses = try InterfaceAddresses.current() } catch { throw StartupRefusal("cannot list this host's addresses: \(error)") }
         let destinations = DestinationFilter(ownAddresses: ownAddresses, listeners: listen.map { ($0.address, $0.port) },
                                              pools: prefixes, denied: denied)
-        // No pool: every source is preserved (--preserve-source), nothing to allocate.
+        // No pool: every source is preserved (--preserve-source), nothing to allocate or keep.
         let allocator: PortSetAllocator?
+        let database = prefixes.isEmpty ? nil : try subscriberOptions.openDatabase()
+        let journal = database.map { LeaseJournal(database: $0) }
+        defer { journal?.close() }
         if prefixes.isEmpty {
             allocator = nil
         } else {
             do throws(PortSetAllocatorError) {
                 allocator = try PortSetAllocator(pool: prefixes, geometry: geometry, reservedPorts: reserved,
-                                                 shardCount: shards, requiredPortSets: minPortSets)
+                                                 shardCount: shards, requiredPortSets: minPortSets, events: journal)
             } catch {
                 if case let .poolTooSmall(capacity, _, _, _) = error {
                     throw StartupRefusal("the pool \(pools.joined(separator: " ")) holds \(capacity) port sets with --psid-length \(psidLength), fewer than --min-port-sets \(minPortSets): add pool addresses or raise --psid-length")
@@ -149,6 +156,7 @@ struct ConcentratorCommand: ParsableCommand {
         Signals.prepareDaemon()
         Privileges.raiseDescriptorLimit()
         let logger = daemon.makeLogger(label: "plainmode.concentrator")
+        if let database, let allocator { try restoreLeases(from: database, into: allocator, logger: logger) }
         var tuning = daemon.tuning()
         tuning.blockTimeout = .milliseconds(Int64(pmTimeout * 1000))
         tuning.resetHold = .milliseconds(Int64(resetHold * 1000))
@@ -173,11 +181,39 @@ struct ConcentratorCommand: ParsableCommand {
         let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,
                                             ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations,
-                                            udp: udp, allowedSources: allowedSources, destinations: destinations)
+                                            udp: udp, allowedSources: allowedSources, destinations: destinations,
+                                            subscribers: subscribers)
         try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
-                  banner: "concentrator listening on \(listen.map(\.description).joined(separator: ", ")); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)") { plane, request in
-            ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane)
+                  banner: "\(subscribers.directory.count) subscribers; concentrator listening on \(listen.map(\.description).joined(separator: ", ")); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)",
+                  onHangUp: { reloadSubscribers(into: subscribers, logger: logger) }) { plane, request in
+            ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane,
+                                       subscribers: subscribers, database: database, journal: journal)
+        }
+    }
+
+    /// Start-up: the stored leases go back to their subscribers; port sets the pool no longer
+    /// has are dropped from the store, each logged.
+    private func restoreLeases(from database: LeaseDatabase, into allocator: PortSetAllocator, logger: Logger) throws {
+        let records: [LeaseRecord]
+        do { records = try database.load() } catch { throw StartupRefusal("\(error)") }
+        let restored = allocator.restore(records, now: .now)
+        for record in restored.outsidePool {
+            logger.warning("stored lease \(record.address) PSID \(record.psid) of \(record.subscriber) is outside the pool now: dropped")
+        }
+        do { try database.forget(restored.outsidePool.map { ($0.address, $0.psid) }) } catch { throw StartupRefusal("\(error)") }
+        logger.notice("leases from \(database.path): \(restored.active) held, \(restored.previous) remembered as previous")
+    }
+
+    /// SIGHUP: the subscribers file read again; a bad file leaves the one in force.
+    private func reloadSubscribers(into registry: SubscriberRegistry, logger: Logger) {
+        guard subscriberOptions.subscribersFile != nil else { return logger.notice("SIGHUP: no --subscribers file to reload") }
+        do {
+            let directory = try subscriberOptions.loadDirectory()
+            registry.replace(with: directory)
+            logger.notice("SIGHUP: \(directory.count) subscribers in force")
+        } catch {
+            logger.error("SIGHUP: \(error); the subscribers in force stay")
         }
     }
 

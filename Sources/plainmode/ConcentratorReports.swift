@@ -1,11 +1,14 @@
 import BindingState
+import LeaseStore
 import PacketPlane
 import StreamPlane
 
-/// Answers the concentrator's control requests: "stats text|json", "bindings text|json".
+/// Answers the concentrator's control requests: "stats text|json", "bindings text|json",
+/// "leases text|json", "subscriber text|json ID".
 enum ConcentratorReports {
     static func answer(_ request: String, plane: StreamPlaneService, bindings: BindingTable,
-                       allocator: PortSetAllocator?, packetPlane: PacketPlaneService?) -> String {
+                       allocator: PortSetAllocator?, packetPlane: PacketPlaneService?,
+                       subscribers: SubscriberRegistry, database: LeaseDatabase?, journal: LeaseJournal?) -> String {
         let parts = request.split(separator: " ")
         let json = parts.count > 1 && parts[1] == "json"
         switch parts.first {
@@ -24,13 +27,20 @@ enum ConcentratorReports {
             totals += plane.udpCounterTotals().map { (name: $0.counter.name, value: $0.value) }
             // The SYN gate's decisions, Internet datagrams (inbound_udp_*) and the queues (nfq_*).
             totals += packetPlane?.counterTotals() ?? []
+            // The lease store's writer (events written, batches, dropped, failed writes).
+            totals += LeaseJournalCounter.allCases.map { ($0.name, journal?.counters[$0] ?? 0) }
+            totals.append(("subscribers", subscribers.directory.count))
             // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
             totals += KernelCounters.read()
             return renderStats(totals, json: json)
         case "bindings":
             return renderBindings(bindings.snapshot(), leases: allocator?.snapshot() ?? [], json: json)
+        case "leases":
+            return renderLeases(allocator: allocator, database: database, journal: journal, json: json)
+        case "subscriber" where parts.count == 3:
+            return renderSubscriber(String(parts[2]), subscribers: subscribers, allocator: allocator, bindings: bindings, json: json)
         default:
-            return "unknown request \(request.jsonQuoted); try stats or bindings\n"
+            return "unknown request \(request.jsonQuoted); try stats, bindings, leases or subscriber ID\n"
         }
     }
 
@@ -50,7 +60,7 @@ enum ConcentratorReports {
                     + "\"external\":\(b.external.description.jsonQuoted),\"remote\":\(b.remote.description.jsonQuoted)}"
             }
             let leaseItems = leases.map { l in
-                "{\"cpe\":\("\(l.cpe)".jsonQuoted),\"address\":\("\(l.externalAddress)".jsonQuoted),\"psid\":\(l.psid),"
+                "{\"subscriber\":\(l.subscriber.text.jsonQuoted),\"address\":\("\(l.externalAddress)".jsonQuoted),\"psid\":\(l.psid),"
                     + "\"ports\":\(l.usablePortCount),\"tcp_in_use\":\(l.tcpPortsInUse),\"udp_in_use\":\(l.udpPortsInUse),"
                     + "\"held\":\(l.portsHeld)}"
             }
@@ -62,7 +72,7 @@ enum ConcentratorReports {
         }
         lines.append("\(leases.count) port-set leases")
         for l in leases {
-            lines.append("  CPE \(l.cpe): \(l.externalAddress) PSID \(l.psid) (\(l.usablePortCount) ports; tcp \(l.tcpPortsInUse), udp \(l.udpPortsInUse) in use; \(l.portsHeld) held)")
+            lines.append("  subscriber \(l.subscriber): \(l.externalAddress) PSID \(l.psid) (\(l.usablePortCount) ports; tcp \(l.tcpPortsInUse), udp \(l.udpPortsInUse) in use; \(l.portsHeld) held)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -95,7 +95,7 @@ func refusingToStart(_ start: () throws -> Void) throws {
 /// Opens a role's listeners and control socket, runs its loops until SIGINT/SIGTERM, then stops.
 /// `answer` replies to a control request ("stats json", ...) with the plane at hand.
 func serve(_ role: RelayRole, listen: [SocketAddress], daemon: DaemonOptions, tuning: RelayTuning, logger: Logger,
-           controlSocket: String, banner: String,
+           controlSocket: String, banner: String, onHangUp: () -> Void = {},
            answer: @escaping @Sendable (StreamPlaneService, String) -> String) throws {
     let plane: StreamPlaneService
     do {
@@ -111,7 +111,7 @@ func serve(_ role: RelayRole, listen: [SocketAddress], daemon: DaemonOptions, tu
     }
     plane.start()
     logger.notice("\(banner); \(daemon.loopCount) loops; control \(controlSocket)")
-    let signal = Signals.waitForTermination()
+    let signal = Signals.waitForTermination(onHangUp: onHangUp)
     logger.notice("signal \(signal): stopping")
     control.stop()
     plane.stop()

@@ -31,3 +31,8 @@ func expectedUsablePorts(psid: UInt16, geometry: PSIDGeometry, reserved: [Closed
     }
     return ports
 }
+
+/// Subscriber n of the allocator tests (one CPE each).
+func subscriber(_ n: Int) -> SubscriberID {
+    SubscriberID("subscriber-\(n)")
+}

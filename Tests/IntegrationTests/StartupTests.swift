@@ -29,7 +29,7 @@ import Testing
     }
 
     static let common = ["concentrator", "--listen", "127.0.0.1:5999", "--control-socket", "/tmp/plainmode-startup-test.sock",
-                         "--allow", "198.51.100.0/24"]
+                         "--allow", "198.51.100.0/24", "--ephemeral-leases"]
 
     /// Closed by default: without --allow the concentrator serves nobody and says which flag is missing.
     @Test func withoutAllowTheConcentratorRefusesToStart() throws {

@@ -167,7 +167,7 @@ import Testing
             try Self.startGatedConcentrator(bed)
             try bed.startServer(port: 8086, arguments: ["--mode", "echo"])
             let second = try bed.run(bed.conc, [Testbed.binary, "concentrator", "--listen", "198.51.100.1:5001", "--pool", Testbed.pool,
-                                                "--allow", "198.51.100.0/29",
+                                                "--allow", "198.51.100.0/29", "--ephemeral-leases",
                                                 "--control-socket", bed.directory.appendingPathComponent("second.sock").path,
                                                 "--queues", "0:1"], timeout: 20)
             #expect(second.status == 78, "\(second.output)")

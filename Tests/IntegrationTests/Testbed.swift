@@ -32,6 +32,8 @@ final class Testbed: @unchecked Sendable {
     var srv: String { "\(prefix)-srv" }
     var concentratorSocket: String { directory.appendingPathComponent("conc.sock").path }
     var cpeSocket: String { directory.appendingPathComponent("cpe.sock").path }
+    /// The concentrator's --state-dir (lease database), inside the test's directory.
+    var stateDirectory: String { directory.appendingPathComponent("state").path }
 
     private init(prefix: String) throws {
         self.prefix = prefix
@@ -179,10 +181,13 @@ final class Testbed: @unchecked Sendable {
 
     /// `wrapper` runs before the binary in the namespace (e.g. `prlimit --nofile=N:N --`). The
     /// queues are 0:1, those of the testbed's gate rules, unless `extra` names others; the
-    /// allow-list is the CPE's WAN prefixes unless `extra` has an --allow.
+    /// allow-list is the CPE's WAN prefixes unless `extra` has an --allow; leases are kept in
+    /// `stateDirectory` unless `extra` says otherwise.
     @discardableResult
     func startConcentrator(_ extra: [String] = [], wrapper: [String] = []) throws -> Process {
+        let keepsLeases = extra.contains("--state-dir") || extra.contains("--ephemeral-leases")
         let queues = (extra.contains("--queues") ? [] : ["--queues", "0:1"]) + (extra.contains("--allow") ? [] : Self.allowCPE)
+            + (keepsLeases ? [] : ["--state-dir", stateDirectory])
         let process = try spawn("concentrator", in: conc, wrapper + [
             Self.binary, "concentrator", "--listen", Self.serviceV4, "--listen", Self.serviceV6,
             "--pool", Self.pool, "--delegated-prefix", "2001:db8:a::/64=2001:db8:1::/48",
