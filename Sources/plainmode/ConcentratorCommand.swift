@@ -18,9 +18,11 @@ struct ConcentratorCommand: ParsableCommand {
         commandName: "concentrator",
         abstract: "Run the concentrator: MPTCP listeners, PM block, upstream TCP from the CPE's port set, splice relay.",
         discussion: """
-            IPv4 destinations are reached from a shared pool address (--pool), each CPE using one \
-            PSID port set on one pool address (paired pooling); IPv6 destinations from the PM \
-            source (source preserved). Needs root or CAP_NET_ADMIN, net.ipv4.tcp_fastopen with the \
+            Closed by default: --allow names the prefixes CPEs connect from (or `any`). IPv4 \
+            destinations are reached from a shared pool address (--pool), each subscriber (a line \
+            of --subscribers, every link of its CPE; else one per source address) using one PSID \
+            port set on one pool address (paired pooling), kept in --state-dir across restarts; \
+            IPv6 destinations from the PM source (source preserved). SIGHUP re-reads --subscribers. Needs root or CAP_NET_ADMIN, net.ipv4.tcp_fastopen with the \
             server bit (0x2), and the transparent return path of Deploy/concentrator-net.sh.
             Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start (the message says why), 64 bad usage.
             """

@@ -100,3 +100,25 @@ import Testing
         }
     }
 }
+
+extension ClosedByDefaultTests {
+    /// A connection that negotiated MPTCP (MP_CAPABLE SYN) and fell back to TCP afterwards (a
+    /// middlebox on the CPE's path strips the MPTCP option from every later segment) is served,
+    /// and counted as a fallback when it ends.
+    @Test func aConnectionThatFallsBackLaterIsServedAndCounted() async throws {
+        try await Testbed.with("fallbk", rate: nil) { bed in
+            try bed.startServer(port: 8086, arguments: ["--mode", "echo"])
+            try bed.startConcentrator()
+            let strip = try bed.run(bed.cpe, ["iptables", "-w", "5", "-t", "mangle", "-A", "POSTROUTING", "-p", "tcp", "!", "--syn",
+                                              "--dport", "5000", "-j", "TCPOPTSTRIP", "--strip-options", "30"], timeout: 10)
+            try #require(strip.status == 0, "TCPOPTSTRIP: \(strip.output)")
+            let before = try bed.stats()
+            let records = try SynGateTests.synData(bed, Self.block("203.0.113.2", port: 8086) + Self.hello, wait: 1)
+            #expect(records.first?["received"] as? Int == 5 && records.first?["mptcp"] as? Int == 0, "\(records)")
+            let counted = bed.waitFor(5) { Self.moved(before, (try? bed.stats()) ?? [:], "mptcp_fallback") == 1 }
+            let after = try bed.stats()
+            #expect(counted, "\(after)")
+            #expect(Self.moved(before, after, "accept_refused_not_mptcp") == 0)
+        }
+    }
+}
