@@ -94,6 +94,9 @@ struct ConcentratorCommand: ParsableCommand {
     func run() throws { try refusingToStart(start) }
 
     private func start() throws {
+        // First: every thread started from here on (the lease journal's too) inherits the blocked
+        // SIGINT/SIGTERM/SIGHUP, so only the main thread's sigwait sees them.
+        Signals.prepareDaemon()
         // Configuration first: these refusals need no privileges.
         let listen = try parseSocketAddresses(listenAddresses, flag: "--listen").map { $0 }
         let geometry: PSIDGeometry
@@ -155,7 +158,6 @@ struct ConcentratorCommand: ParsableCommand {
         try StartupChecks.requireFastOpen(bit: 0x2, role: "concentrator")
         try StartupChecks.requireMPTCP()
 
-        Signals.prepareDaemon()
         Privileges.raiseDescriptorLimit()
         let logger = daemon.makeLogger(label: "plainmode.concentrator")
         if let database, let allocator { try restoreLeases(from: database, into: allocator, logger: logger) }
