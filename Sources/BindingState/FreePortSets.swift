@@ -11,9 +11,9 @@ struct FreePortSets: Sendable {
     private var returned: [Int] = []
     private var head = 0
     private var taken: [Bool]
-    /// The subscriber that held each slot last, and each subscriber's last slot; an entry of
-    /// `previous` always points at a slot whose `lastOwner` is that subscriber, so it stays
-    /// bounded by the pool.
+    /// The subscriber that took each slot last, and the slot each subscriber gave back last; an
+    /// entry of `previous` always points at a slot whose `lastOwner` is that subscriber, so it
+    /// stays bounded by the pool.
     private var lastOwner: [SubscriberID?]
     private var previous: [SubscriberID: Int] = [:]
 
@@ -60,28 +60,32 @@ struct FreePortSets: Sendable {
         return true
     }
 
-    mutating func giveBack(_ slot: Int) {
+    /// Returns a slot to the pool; `releasedBy` remembers it as that subscriber's previous lease
+    /// (nil: a slot taken but never used, e.g. by the loser of two concurrent first leases).
+    mutating func giveBack(_ slot: Int, releasedBy subscriber: SubscriberID?) {
         taken[slot] = false
         returned.append(slot)
+        if let subscriber { remember(slot, heldBy: subscriber) }
     }
 
-    /// Records that `subscriber` held `slot` last (a released lease read from the store).
+    /// Records that `subscriber` held `slot` last (a release, or a released lease read from the store).
     mutating func remember(_ slot: Int, heldBy subscriber: SubscriberID) {
         guard (0..<capacity).contains(slot), !taken[slot] else { return }
-        setOwner(slot, subscriber)
-    }
-
-    /// The slot `subscriber` held last, if it still remembers one.
-    func previousSlot(of subscriber: SubscriberID) -> Int? { previous[subscriber] }
-
-    private mutating func claim(_ slot: Int, for subscriber: SubscriberID) {
-        taken[slot] = true
-        setOwner(slot, subscriber)
-    }
-
-    private mutating func setOwner(_ slot: Int, _ subscriber: SubscriberID) {
         if let old = lastOwner[slot], old != subscriber, previous[old] == slot { previous[old] = nil }
         lastOwner[slot] = subscriber
         previous[subscriber] = slot
+    }
+
+    /// The slot `subscriber` gave back last, while it is free and no one else has taken it since.
+    func previousSlot(of subscriber: SubscriberID) -> Int? {
+        guard let slot = previous[subscriber], !taken[slot] else { return nil }
+        return slot
+    }
+
+    /// Someone else taking the slot ends its last owner's claim to it as a previous lease.
+    private mutating func claim(_ slot: Int, for subscriber: SubscriberID) {
+        taken[slot] = true
+        if let old = lastOwner[slot], old != subscriber, previous[old] == slot { previous[old] = nil }
+        lastOwner[slot] = subscriber
     }
 }

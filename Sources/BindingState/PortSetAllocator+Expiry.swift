@@ -12,7 +12,7 @@ extension PortSetAllocator {
             }
             guard !expiry.released.isEmpty else { continue }
             freePortSets.withLock { free in
-                for (_, slot) in expiry.released { free.giveBack(slot) }
+                for (lease, slot) in expiry.released { free.giveBack(slot, releasedBy: lease.subscriber) }
             }
             for (lease, _) in expiry.released {
                 events?.record(LeaseEvent(.released, subscriber: lease.subscriber, address: lease.address, psid: lease.psid))

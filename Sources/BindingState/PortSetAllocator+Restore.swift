@@ -29,7 +29,7 @@ extension PortSetAllocator {
             let shard = shards.shard(for: record.subscriber)
             // A subscriber with two active rows (a changed subscribers file) keeps the later one.
             if let older = shard.mutex.withLock({ $0.subscribers.removeValue(forKey: record.subscriber) }) {
-                freePortSets.withLock { $0.giveBack(older.slot) }
+                freePortSets.withLock { $0.giveBack(older.slot, releasedBy: record.subscriber) }
                 events?.record(LeaseEvent(.released, subscriber: record.subscriber, address: older.lease.address, psid: older.lease.psid))
                 result.active -= 1
             }

@@ -157,7 +157,7 @@ public final class PortSetAllocator: Sendable {
         }
         // Another caller leased this subscriber in the meantime: the slot goes back.
         if let unused {
-            freePortSets.withLock { $0.giveBack(unused) }
+            freePortSets.withLock { $0.giveBack(unused, releasedBy: nil) }
         } else {
             events?.record(LeaseEvent(.allocated, subscriber: subscriber, address: lease.address, psid: lease.psid))
         }
