@@ -7,7 +7,10 @@
 #      CONCURRENCY in flight for CPS_SECONDS
 #   3. memory per established idle relayed connection: VmRSS growth over CONNECTIONS
 #      connections, each confirmed end to end by an echo from the server
-# ROUNDS rounds of 1 and 2, systems alternating in order; the table gives medians.
+#   4. leases (issue 14; not in the default list, TESTS=leases): new connections per second as
+#      in 2, through plainmode alone, its leases in SQLite (--state-dir) against memory only
+#      (--ephemeral-leases), for one existing subscriber; checks that SQLite was written
+# ROUNDS rounds of 1, 2 and 4, systems alternating in order; the tables give medians.
 # Prints a table (plainmode, HAProxy, ratio plainmode/HAProxy and which way is better) and
 # writes it to $OUT/results.txt with the raw numbers next to it. See Bench/README.md.
 #
@@ -19,7 +22,8 @@
 # descriptor limit, see below), THREADS=2 (plainmode --threads = haproxy nbthread),
 # HAPROXY_SPLICE=1 (goodput also through a HAProxy frontend with forced splice), BUILD=1
 # (swift build; 0 uses the existing binary), PREFIX=pmbench (namespace prefix),
-# OUT=Bench/.build/stream-bench, TESTS="goodput cps memory" (a subset runs only those),
+# OUT=Bench/.build/stream-bench, TESTS="goodput cps memory" (a subset runs only those; "leases"
+# adds test 4),
 # PLAINMODE_ARGS (extra flags for plainmode concentrator, e.g. "--pipe-size 1048576"; the
 # table then no longer shows the default configuration).
 #
@@ -64,7 +68,8 @@ CONNECTIONS=${CONNECTIONS:-10000}
 THREADS=${THREADS:-2}
 HAPROXY_SPLICE=${HAPROXY_SPLICE:-1}
 BUILD=${BUILD:-1}
-TESTS=${TESTS:-goodput cps memory}
+DEFAULT_TESTS="goodput cps memory"
+TESTS=${TESTS:-$DEFAULT_TESTS}
 PLAINMODE_ARGS=${PLAINMODE_ARGS:-}
 OUT=${OUT:-$here/.build/stream-bench}
 SCRATCH=$repo/.build-bench-stream
@@ -83,7 +88,7 @@ int_in THREADS "$THREADS" 1 64
 [[ $HAPROXY_SPLICE == [01] ]] || die "HAPROXY_SPLICE must be 0 or 1"
 [[ $BUILD == [01] ]] || die "BUILD must be 0 or 1"
 [[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,20}$ ]] || die "PREFIX must be 1-20 characters of [A-Za-z0-9_.-]"
-for t in $TESTS; do [[ $t == goodput || $t == cps || $t == memory ]] || die "TESTS: unknown test '$t' (goodput cps memory)"; done
+for t in $TESTS; do [[ $t == goodput || $t == cps || $t == memory || $t == leases ]] || die "TESTS: unknown test '$t' (goodput cps memory leases)"; done
 ((EUID == 0)) || die "needs root (network namespaces, IP_TRANSPARENT)"
 
 LAN=$PREFIX-lan CPE=$PREFIX-cpe CONC=$PREFIX-conc SRV=$PREFIX-srv
@@ -92,7 +97,7 @@ PM_PORT=5000 HA_SINK=5001 HA_RR=5002 HA_HOLD=5003 HA_SPLICE=5101
 SINK_PORT=9001 RR_PORT=9002 HOLD_PORT=9003
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.log "$OUT"/raw.tsv "$OUT"/results.txt "$OUT"/ss-*.txt "$OUT"/nstat.*
+rm -f "$OUT"/*.log "$OUT"/*.stats.json "$OUT"/raw.tsv "$OUT"/results.txt "$OUT"/ss-*.txt "$OUT"/nstat.*
 RAW=$OUT/raw.tsv
 : >"$RAW"
 T_START=$(date +%s)
@@ -173,12 +178,21 @@ spawn server "$SRV" "$LOADGEN" server --listen "$SERVER" --sink-port $SINK_PORT 
 SRV_PID=$BG_PID
 wait_for 10 grep -q READY "$OUT/server.log" || die "server did not start: $(cat "$OUT/server.log")"
 
-spawn concentrator "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --pool 192.0.2.128/27 --allow 198.51.100.0/29 --state-dir "$OUT/state" \
-    --psid-offset 0 --psid-length 0 --threads "$THREADS" --control-socket "$OUT/conc.sock" --log-level notice \
-    $PLAINMODE_ARGS
+# Starts plainmode concentrator as NAME (log $OUT/NAME.log) with control socket SOCK: the flags
+# every plainmode run here shares, then the rest of the arguments, then PLAINMODE_ARGS. Its pid
+# goes to BG_PID once the control socket is up.
+start_plainmode() {
+    local name=$1 sock=$2; shift 2
+    rm -f "$sock"
+    # shellcheck disable=SC2086
+    spawn "$name" "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --pool 192.0.2.128/27 --allow 198.51.100.0/29 \
+        --psid-offset 0 --psid-length 0 --threads "$THREADS" --control-socket "$sock" --log-level notice "$@" \
+        $PLAINMODE_ARGS
+    wait_for 10 test -S "$sock" || die "plainmode ($name) did not start: $(cat "$OUT/$name.log")"
+    [[ $(cat "/proc/$BG_PID/comm") == plainmode ]] || die "pid $BG_PID ($name) is not plainmode"
+}
+start_plainmode concentrator "$OUT/conc.sock" --state-dir "$OUT/state"
 PM_PID=$BG_PID
-wait_for 10 test -S "$OUT/conc.sock" || die "plainmode did not start: $(cat "$OUT/concentrator.log")"
-[[ $(cat "/proc/$PM_PID/comm") == plainmode ]] || die "pid $PM_PID is not plainmode"
 
 splice_frontend=""
 if ((HAPROXY_SPLICE)); then
@@ -258,10 +272,14 @@ for sys in "${GOODPUT_SYSTEMS[@]}"; do
     loadgen 60 bulk $(target_of "$sys" sink) --bytes 200000000 --streams "$STREAMS" >>"$OUT/warmup.log" \
         || die "warm-up transfer through $sys failed: $(tail -1 "$OUT/warmup.log")"
 done
-for sys in plainmode haproxy; do
+# One second of the rr load through SYSTEM (of target_of), not measured; $2, if given, names the
+# run in the message when it fails.
+warm_rr() {
     # shellcheck disable=SC2046
-    loadgen 30 rr $(target_of "$sys" rr) --seconds 1 --concurrency "$CONCURRENCY" >>"$OUT/warmup.log"
-done
+    loadgen 30 rr $(target_of "$1" rr) --seconds 1 --concurrency "$CONCURRENCY" >>"$OUT/warmup.log" \
+        || die "warm-up rr through ${2:-$1} failed: $(tail -1 "$OUT/warmup.log")"
+}
+for sys in plainmode haproxy; do warm_rr "$sys"; done
 alive
 
 # ---------------------------------------------------------------- 1. goodput
@@ -321,32 +339,37 @@ alive
 fi
 
 # ---------------------------------------------------------------- 2. connections per second
+# One connections-per-second run: the rr load for CPS_SECONDS through SYSTEM (of target_of), whose
+# relay process is PID; recorded as LABEL, round R. Dies when the client fails or the server
+# answered fewer requests than the client completed.
+rr_run() {
+    local label=$1 r=$2 sys=$3 pid=$4 d0 c0 m0 d1 c1 m1 out total cps
+    d0=$(srv_stat rr_done) c0=$(cpu_ticks "$pid") m0=$(busy_ticks)
+    # shellcheck disable=SC2046
+    out=$(loadgen $((CPS_SECONDS + 60)) rr $(target_of "$sys" rr) --seconds "$CPS_SECONDS" \
+        --concurrency "$CONCURRENCY" --threads "$CLIENT_THREADS" --timeout 20) \
+        || die "rr through $label failed: $out"
+    c1=$(cpu_ticks "$pid") m1=$(busy_ticks) d1=$(srv_stat rr_done)
+    echo "$out" >"$OUT/rr.$label.$r.log"
+    total=$(json_get "$out" completed_total)
+    ((d1 - d0 >= total)) || die "server answered $((d1 - d0)) requests through $label, client completed $total"
+    cps=$(json_get "$out" conn_per_s)
+    record conn_per_s "$label" "$r" "$cps"
+    record relay_cpu_ms_per_1000_conn "$label" "$r" "$(calc "1000 * 1000 * ($c1 - $c0) / $CLK_TCK / $total")"
+    record machine_cpu_ms_per_1000_conn "$label" "$r" "$(calc "1000 * 1000 * ($m1 - $m0) / $CLK_TCK / $total")"
+    record conn_p50_ms "$label" "$r" "$(json_get "$out" p50_ms)"
+    record conn_p99_ms "$label" "$r" "$(json_get "$out" p99_ms)"
+    record conn_failed "$label" "$r" "$(json_get "$out" failed)"
+    echo "   round $r $label: $cps conn/s, failed $(json_get "$out" failed)" >&2
+}
+
 if want cps; then
 log "connections per second: $ROUNDS rounds x ${CPS_SECONDS} s x (plainmode haproxy), $CONCURRENCY in flight"
 CAP0=$(nstat_get "$CONC" MPTcpExtMPCapableSYNRX) FB0=$(nstat_get "$CONC" MPTcpExtMPCapableFallbackACK)
 for ((r = 1; r <= ROUNDS; r++)); do
     order=(plainmode haproxy)
     ((r % 2 == 0)) && order=(haproxy plainmode)
-    for sys in "${order[@]}"; do
-        pid=$(pid_of "$sys")
-        d0=$(srv_stat rr_done) c0=$(cpu_ticks "$pid") m0=$(busy_ticks)
-        # shellcheck disable=SC2046
-        out=$(loadgen $((CPS_SECONDS + 60)) rr $(target_of "$sys" rr) --seconds "$CPS_SECONDS" \
-            --concurrency "$CONCURRENCY" --threads "$CLIENT_THREADS" --timeout 20) \
-            || die "rr through $sys failed: $out"
-        c1=$(cpu_ticks "$pid") m1=$(busy_ticks) d1=$(srv_stat rr_done)
-        echo "$out" >"$OUT/rr.$sys.$r.log"
-        total=$(json_get "$out" completed_total)
-        ((d1 - d0 >= total)) || die "server answered $((d1 - d0)) requests through $sys, client completed $total"
-        cps=$(json_get "$out" conn_per_s)
-        record conn_per_s "$sys" "$r" "$cps"
-        record relay_cpu_ms_per_1000_conn "$sys" "$r" "$(calc "1000 * 1000 * ($c1 - $c0) / $CLK_TCK / $total")"
-        record machine_cpu_ms_per_1000_conn "$sys" "$r" "$(calc "1000 * 1000 * ($m1 - $m0) / $CLK_TCK / $total")"
-        record conn_p50_ms "$sys" "$r" "$(json_get "$out" p50_ms)"
-        record conn_p99_ms "$sys" "$r" "$(json_get "$out" p99_ms)"
-        record conn_failed "$sys" "$r" "$(json_get "$out" failed)"
-        echo "   round $r $sys: $cps conn/s, failed $(json_get "$out" failed)" >&2
-    done
+    for sys in "${order[@]}"; do rr_run "$sys" "$r" "$sys" "$(pid_of "$sys")"; done
 done
 CPS_CAP=$(($(nstat_get "$CONC" MPTcpExtMPCapableSYNRX) - CAP0))
 CPS_FB=$(($(nstat_get "$CONC" MPTcpExtMPCapableFallbackACK) - FB0))
@@ -396,17 +419,79 @@ if want memory; then
     alive
 fi
 
+# ---------------------------------------------------------------- 4. leases: SQLite store against memory
+# Issue 14: the same rr load through plainmode with its leases in the SQLite store (--state-dir
+# $OUT/state) and in memory only (--ephemeral-leases), for one subscriber that names both CPE
+# addresses and already holds its lease: after each start a warm-up allocates it (memory, and
+# the first SQLite start on a fresh database) or renews the one restored from the database. The
+# two configurations take turns on the same listener and pool, each round started afresh, order
+# alternating. The main plainmode makes way for them, so this test runs last.
+LEASE_SUBSCRIBER=cust-1 LEASE_CHECKS=
+# The subscriber's active lease in `ctl leases --json` through SOCK, as "ADDRESS PSID N", into LEASE;
+# dies without one. $1 names the run in messages.
+lease_check() {
+    local run=$1 sock=$2 out
+    out=$(nsx "$CONC" "$PLAINMODE" ctl leases --json --control-socket "$sock" 2>&1) || die "leases ($run): ctl leases failed: $out"
+    LEASE=$(python3 -c 'import json, sys
+print(" ".join("%s PSID %s" % (l["address"], l["psid"]) for l in json.loads(sys.argv[1])["leases"]
+               if l["subscriber"] == sys.argv[2] and l["active"]))' "$out" "$LEASE_SUBSCRIBER") \
+        || die "leases ($run): ctl leases --json is not JSON: $out"
+    [[ -n $LEASE ]] || die "leases ($run): ctl leases --json lists no active lease of $LEASE_SUBSCRIBER after the warm-up: $out"
+}
+if want leases; then
+    log "leases: $ROUNDS rounds x ${CPS_SECONDS} s x (SQLite store, memory), subscriber $LEASE_SUBSCRIBER, $CONCURRENCY in flight"
+    stop_pid "$PM_PID"
+    PM_PID=""
+    printf '# written by Bench/run-stream-benchmarks.sh (test leases): the load generator'\''s CPE addresses\n%s 198.51.100.2/32 198.51.100.6/32\n' \
+        "$LEASE_SUBSCRIBER" >"$OUT/subscribers"
+    rm -f "$OUT/state"/leases.sqlite*   # a fresh database: the first SQLite start allocates, later ones restore
+    for ((r = 1; r <= ROUNDS; r++)); do
+        order=(sqlite memory)
+        ((r % 2 == 0)) && order=(memory sqlite)
+        for cfg in "${order[@]}"; do
+            run=leases-$cfg.$r sock=$OUT/leases.sock
+            if [[ $cfg == sqlite ]]; then
+                start_plainmode "$run" "$sock" --subscribers "$OUT/subscribers" --state-dir "$OUT/state"
+            else
+                start_plainmode "$run" "$sock" --subscribers "$OUT/subscribers" --ephemeral-leases
+            fi
+            pid=$BG_PID
+            warm_rr plainmode "$run"
+            lease_check "$run" "$sock"
+            record lease "leases-$cfg" "$r" "$LEASE"
+            rr_run "leases-$cfg" "$r" plainmode "$pid"
+            running "$pid" || die "plainmode ($run) exited: $(tail -20 "$OUT/$run.log")"
+            stats=$(nsx "$CONC" "$PLAINMODE" ctl stats --json --control-socket "$sock" 2>&1) || die "leases ($run): ctl stats failed: $stats"
+            echo "$stats" >"$OUT/$run.stats.json"
+            written=$(json_get "$stats" lease_events_written) failures=$(json_get "$stats" lease_write_failures)
+            [[ $written =~ ^[0-9]+$ && $failures =~ ^[0-9]+$ ]] \
+                || die "leases ($run): ctl stats --json has no lease_events_written/lease_write_failures: $stats"
+            record lease_events_written "leases-$cfg" "$r" "$written"
+            record lease_write_failures "leases-$cfg" "$r" "$failures"
+            if [[ $cfg == sqlite ]]; then
+                ((written >= 1)) || die "leases ($run): the SQLite run did not use the database: lease_events_written is $written, expected >= 1"
+                ((failures == 0)) || die "leases ($run): the SQLite run had $failures failed lease writes (lease_write_failures; $(grep -m1 -i lease "$OUT/$run.log"))"
+                [[ -s $OUT/state/leases.sqlite ]] || die "leases ($run): no $OUT/state/leases.sqlite"
+            else
+                ((written == 0)) || die "leases ($run): --ephemeral-leases wrote $written lease events"
+            fi
+            stop_pid "$pid"
+        done
+    done
+    LEASE_CHECKS="every run listed $LEASE_SUBSCRIBER's lease in ctl leases --json after its warm-up; SQLite runs: lease_events_written >= 1 and lease_write_failures 0 (ctl stats --json), $OUT/state/leases.sqlite present; memory runs: no lease event"
+fi
+
 # ---------------------------------------------------------------- report
 for ns in "$CPE" "$CONC" "$SRV"; do   # kernel counters and interface drops, for reading later
     { NSTAT_HISTORY=$OUT/nstat.$ns nsx "$ns" nstat -asz; nsx "$ns" ip -s link; } >"$OUT/diag-${ns#"$PREFIX"-}.txt" 2>&1 || true
 done
-nsx "$CONC" "$PLAINMODE" ctl stats --control-socket "$OUT/conc.sock" >"$OUT/plainmode-stats.txt" 2>&1 || true
-PM_LOG_PROBLEMS=$(grep -c -E ' (warning|error|critical) ' "$OUT/concentrator.log" || true)
+[[ -n $PM_PID ]] && { nsx "$CONC" "$PLAINMODE" ctl stats --control-socket "$OUT/conc.sock" >"$OUT/plainmode-stats.txt" 2>&1 || true; }
+PM_LOG_PROBLEMS=$(cat "$OUT"/concentrator.log "$OUT"/leases-*.log 2>/dev/null | grep -c -E ' (warning|error|critical) ' || true)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - T_START))
 export SS_SEEN TESTS PLAINMODE_ARGS RAW HA_VERSION COMMIT DIRTY N NOTE_N THREADS STREAMS GIGABYTES ROUNDS CPS_SECONDS CONCURRENCY \
     CLIENT_THREADS LOAD_BEFORE LOAD_AFTER ELAPSED FDLIMIT GOODPUT_CAP GOODPUT_JOIN CPS_CAP CPS_FB \
-    PM_LOG_PROBLEMS HAPROXY_SPLICE
+    PM_LOG_PROBLEMS HAPROXY_SPLICE LEASE_SUBSCRIBER LEASE_CHECKS DEFAULT_TESTS
 python3 - >"$OUT/results.txt" <<'EOF'
 import os, statistics, datetime, platform
 E = os.environ
@@ -442,6 +527,7 @@ rows = [
     ("slab_bytes_per_conn", "kernel slab growth per connection (whole machine), bytes", 0, "info", True),
     ("fds_per_conn", "descriptors per connection", 2, "info", True),
 ]
+BETTER = {"higher": "higher is better", "lower": "lower is better", "info": "(information)"}
 hdr = ["metric", "plainmode", "HAProxy", "pm/HAProxy", "better"]
 if E["HAPROXY_SPLICE"] == "1":
     hdr[4:4] = ["HAProxy+splice", "pm/splice"]
@@ -453,11 +539,26 @@ for metric, label, d, better, first in rows:
     if E["HAPROXY_SPLICE"] == "1":
         s = med(metric, "haproxy-splice", first)
         line += [fmt(s, d), f"{p / s:.2f}x" if p is not None and s not in (None, 0) and metric != "wanb_share_pct" else "-"]
-    line += [{"higher": "higher is better", "lower": "lower is better", "info": "(information)"}[better]]
+    line += [BETTER[better]]
     table.append(line)
-widths = [max(len(r[i]) for r in table + [hdr]) for i in range(len(hdr))]
-def show(r):
-    return "  ".join(c.ljust(widths[i]) if i == 0 or i == len(r) - 1 else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip()
+
+def show_table(hdr, table):
+    widths = [max(len(r[i]) for r in table + [hdr]) for i in range(len(hdr))]
+    def show(r):
+        return "  ".join(c.ljust(widths[i]) if i == 0 or i == len(r) - 1 else c.rjust(widths[i]) for i, c in enumerate(r)).rstrip()
+    print(show(hdr))
+    print(show(["-" * w for w in widths]))
+    for r in table:
+        print(show(r))
+
+def per_run(metrics, systems):
+    for metric in metrics:
+        for system in systems:
+            v = raw.get((metric, system))
+            if v:
+                print(f"  {metric:28s} {system:15s} " + " ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v))
+
+tests = E["TESTS"].split()
 now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 print(f"Stream-plane benchmarks, {now}, commit {E['COMMIT']}" + (" (Sources modified)" if E["DIRTY"] != "0" else "")
       + f", Linux {platform.release()}, {os.cpu_count()} CPUs, HAProxy {E['HA_VERSION']}")
@@ -465,31 +566,44 @@ print(f"threads: plainmode --threads {E['THREADS']}, haproxy nbthread {E['THREAD
       f"{E['GIGABYTES']} GB, {E['STREAMS']} stream(s); cps {E['ROUNDS']} x {E['CPS_SECONDS']} s, "
       f"{E['CONCURRENCY']} in flight, {E['CLIENT_THREADS']} client thread(s); idle {E['N']} connections, 2 cycles")
 print(f"load average before {E['LOAD_BEFORE']}, after {E['LOAD_AFTER']}; run took {E['ELAPSED']} s; descriptor limit {E['FDLIMIT']}")
-if E["NOTE_N"] and "memory" in E["TESTS"].split():
+if E["NOTE_N"] and "memory" in tests:
     print("NOTE: " + E["NOTE_N"])
 if E["PLAINMODE_ARGS"].strip():
     print("NOTE: plainmode ran with extra flags: " + E["PLAINMODE_ARGS"])
-if E["TESTS"].split() != ["goodput", "cps", "memory"]:
+if tests != E["DEFAULT_TESTS"].split():
     print("NOTE: only these tests ran: " + E["TESTS"])
-print()
-print(show(hdr))
-print(show(["-" * w for w in widths]))
-for r in table:
-    print(show(r))
-print()
-print("ratios are plainmode / HAProxy; medians over rounds (memory: first cycle). Per run:")
-for metric in ("goodput_gbit_s", "relay_cpu_s_per_gb", "mptcp_retrans", "tcp_retrans", "conn_per_s", "relay_cpu_ms_per_1000_conn", "conn_failed",
-               "rss_bytes_per_conn", "slab_bytes_per_conn", "rss_kb_before", "rss_kb_held", "rss_kb_after_close", "subflows"):
-    for system in ("plainmode", "haproxy", "haproxy-splice"):
-        v = raw.get((metric, system))
-        if v:
-            print(f"  {metric:28s} {system:15s} " + " ".join(f"{x:g}" if isinstance(x, float) else str(x) for x in v))
-print(f"checks: MPTCP connections accepted by the concentrator namespace (MPTcpExtMPCapableSYNRX) during goodput "
-      f"{E['GOODPUT_CAP']}, joined subflows (MPJoinAckRx) {E['GOODPUT_JOIN']}; during cps {E['CPS_CAP']} "
-      f"(fallback ACKs {E['CPS_FB']}); server-side byte and request counts matched the clients'; "
-      f"plainmode log warnings/errors: {E['PM_LOG_PROBLEMS']}")
-if E["SS_SEEN"]:
-    print("ss -Mtni in the concentrator namespace mid-transfer (round 1): " + E["SS_SEEN"].rstrip("; "))
+if {"goodput", "cps", "memory"} & set(tests):
+    print()
+    show_table(hdr, table)
+    print()
+    print("ratios are plainmode / HAProxy; medians over rounds (memory: first cycle). Per run:")
+    per_run(("goodput_gbit_s", "relay_cpu_s_per_gb", "mptcp_retrans", "tcp_retrans", "conn_per_s", "relay_cpu_ms_per_1000_conn", "conn_failed",
+             "rss_bytes_per_conn", "slab_bytes_per_conn", "rss_kb_before", "rss_kb_held", "rss_kb_after_close", "subflows"),
+            ("plainmode", "haproxy", "haproxy-splice"))
+    print(f"checks: MPTCP connections accepted by the concentrator namespace (MPTcpExtMPCapableSYNRX) during goodput "
+          f"{E['GOODPUT_CAP']}, joined subflows (MPJoinAckRx) {E['GOODPUT_JOIN']}; during cps {E['CPS_CAP']} "
+          f"(fallback ACKs {E['CPS_FB']}); server-side byte and request counts matched the clients'")
+    if E["SS_SEEN"]:
+        print("ss -Mtni in the concentrator namespace mid-transfer (round 1): " + E["SS_SEEN"].rstrip("; "))
+
+if "leases" in tests:
+    print()
+    print(f"leases (issue 14): new connections/s for an existing subscriber ({E['LEASE_SUBSCRIBER']}: 198.51.100.2/32 198.51.100.6/32), "
+          f"plainmode with the SQLite lease store (--state-dir) against memory only (--ephemeral-leases); {E['ROUNDS']} x "
+          f"{E['CPS_SECONDS']} s each, restarted and warmed up per run, order alternating; medians")
+    lease_rows = [r for r in rows if r[0].startswith("conn_") or r[0].endswith("_per_1000_conn")]
+    lease_table = []
+    for metric, label, d, better, _ in lease_rows:
+        q, m = med(metric, "leases-sqlite"), med(metric, "leases-memory")
+        lease_table.append([label, fmt(q, d), fmt(m, d), f"{q / m:.3f}x" if q is not None and m else "-", BETTER[better]])
+    show_table(["metric", "SQLite", "memory", "SQLite/memory", "better"], lease_table)
+    q, m = med("conn_per_s", "leases-sqlite"), med("conn_per_s", "leases-memory")
+    if q is not None and m:
+        print(f"connections/s SQLite / memory = {q / m:.3f} (target >= 0.95: {'met' if q / m >= 0.95 else 'NOT MET'}). Per run:")
+    per_run(("conn_per_s", "relay_cpu_ms_per_1000_conn", "conn_failed", "lease", "lease_events_written", "lease_write_failures"),
+            ("leases-sqlite", "leases-memory"))
+    print("checks: " + E["LEASE_CHECKS"])
+print(f"plainmode log warnings/errors: {E['PM_LOG_PROBLEMS']}")
 EOF
 cat "$OUT/results.txt"
 echo "stream-bench: results in $OUT/results.txt (raw: $RAW)" >&2
