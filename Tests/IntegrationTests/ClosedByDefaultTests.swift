@@ -52,7 +52,9 @@ import Testing
     }
 
     /// Every destination the concentrator must not relay to, with and without the gate: refused
-    /// with a reset, counted under its own reason, never connected upstream. Plain TCP with a PM
+    /// with a reset, counted under its own reason, never connected upstream. Each RFC 6890 range
+    /// is refused by the `DestinationFilter` or, for loopback, multicast, broadcast and
+    /// unspecified addresses, already by the PM parser. Plain TCP with a PM
     /// block (no MP_CAPABLE) likewise.
     @Test func refusedDestinationsAndPlainTCPAreResetAndCounted() async throws {
         try await Testbed.with("denydst", rate: nil) { bed in
@@ -71,6 +73,8 @@ import Testing
                 ("::ffff:203.0.113.2", 8086, "dest_refused_denied", "gate_refused_destination"),
                 ("ff02::1", 80, "pm_reject_forbidden_address", "gate_refused_bad_pm"),
                 ("127.0.0.1", 80, "pm_reject_forbidden_address", "gate_refused_bad_pm"),
+                ("224.0.0.5", 80, "pm_reject_forbidden_address", "gate_refused_bad_pm"),
+                ("::1", 80, "pm_reject_forbidden_address", "gate_refused_bad_pm"),
                 ("0.0.0.1", 80, "pm_reject_forbidden_address", "gate_refused_bad_pm"),
                 ("255.255.255.255", 80, "pm_reject_forbidden_address", "gate_refused_bad_pm"),
             ]
