@@ -45,6 +45,13 @@ let package = Package(
             dependencies: ["BindingState", "WireFormat", "Syscalls", "Counters", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict
         ),
+        // The allocation log: lease, exhaustion and session records through one queue and thread to its outputs.
+        .target(
+            name: "AllocationLog",
+            dependencies: ["BindingState", "WireFormat", "PortSets", "Syscalls", "Counters",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         // Linux calls Swift's Glibc module hides behind _GNU_SOURCE (splice, accept4, pipe2).
         .target(name: "CSyscalls"),
         // Typed syscall wrappers: sockets, epoll, pipes, splice, threads, privileges.
@@ -104,7 +111,7 @@ let package = Package(
             name: "plainmode",
             dependencies: [
                 "PlainModeTools", "WireFormat", "PlainMode", "PortSets", "PCP", "CNetfilterQueue",
-                "BindingState", "StreamPlane", "ControlSocket", "Syscalls", "NetfilterQueue", "PacketPlane", "LeaseStore",
+                "BindingState", "StreamPlane", "ControlSocket", "Syscalls", "NetfilterQueue", "PacketPlane", "LeaseStore", "AllocationLog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -57,4 +57,84 @@ public struct LeaseEvent: Hashable, Sendable {
 /// per packet or per port), outside every shard lock. Must not block.
 public protocol LeaseEventSink: Sendable {
     func record(_ event: LeaseEvent)
+    /// A refused allocation (default: ignored).
+    func exhausted(_ event: ExhaustionEvent)
+}
+
+/// Several sinks as one: the durable store and the allocation log both hear every lease event.
+public struct LeaseEventFanOut: LeaseEventSink {
+    public let sinks: [any LeaseEventSink]
+
+    public init(_ sinks: [any LeaseEventSink]) {
+        self.sinks = sinks
+    }
+
+    public func record(_ event: LeaseEvent) {
+        for sink in sinks { sink.record(event) }
+    }
+
+    public func exhausted(_ event: ExhaustionEvent) {
+        for sink in sinks { sink.exhausted(event) }
+    }
+}
+
+/// A refused allocation, for the allocation log (RFC 6888 REQ-12: exhaustion is logged too).
+public struct ExhaustionEvent: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable {
+        /// Every port set of the pool is leased: the subscriber got none.
+        case pool
+        /// Every usable port of the subscriber's set is in use or held, for this protocol.
+        case portSet(TransportProtocol)
+    }
+
+    public var kind: Kind
+    public var subscriber: SubscriberID
+    /// The subscriber's lease, for a full port set.
+    public var address: IPv4Address?
+    public var psid: UInt16?
+
+    public init(_ kind: Kind, subscriber: SubscriberID, address: IPv4Address? = nil, psid: UInt16? = nil) {
+        self.kind = kind
+        self.subscriber = subscriber
+        self.address = address
+        self.psid = psid
+    }
+}
+
+extension LeaseEventSink {
+    /// Exhaustion is logged, never stored: the durable store ignores it.
+    public func exhausted(_ event: ExhaustionEvent) {}
+}
+
+/// The start and end of one relayed flow (a TCP connection or a UDP binding), for deployments
+/// that log every session (`--log-sessions`).
+public struct SessionEvent: Sendable {
+    public enum Kind: String, Sendable {
+        case created, deleted
+    }
+
+    public var kind: Kind
+    public var transport: TransportProtocol
+    public var subscriber: SubscriberID
+    /// The CPE's end of the MPTCP connection.
+    public var cpe: Endpoint
+    /// The address and port the server sees.
+    public var external: Endpoint
+    /// The server.
+    public var remote: Endpoint
+
+    public init(_ kind: Kind, transport: TransportProtocol, subscriber: SubscriberID, cpe: Endpoint, external: Endpoint,
+                remote: Endpoint) {
+        self.kind = kind
+        self.transport = transport
+        self.subscriber = subscriber
+        self.cpe = cpe
+        self.external = external
+        self.remote = remote
+    }
+}
+
+/// Where the relay loops send session events; must not block.
+public protocol SessionEventSink: Sendable {
+    func record(_ event: SessionEvent)
 }

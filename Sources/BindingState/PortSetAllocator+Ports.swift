@@ -19,6 +19,11 @@ extension PortSetAllocator {
                 } else {
                     udpPortSetExhaustions.add(1, ordering: .relaxed)
                 }
+                if let events {
+                    let lease = currentLease(for: subscriber)
+                    events.exhausted(ExhaustionEvent(.portSet(transport), subscriber: subscriber, address: lease?.address,
+                                                     psid: lease?.psid))
+                }
                 throw .portSetExhausted(subscriber: subscriber, portCount: portCount)
             case .noLease:
                 // Loops again only if an expiry sweep drops the new lease before it is used.

@@ -146,6 +146,7 @@ public final class PortSetAllocator: Sendable {
         if let lease = shard.mutex.withLock({ $0.touch(subscriber, now: now) }) { return lease }
         guard let slot = freePortSets.withLock({ $0.take(for: subscriber) }) else {
             poolExhaustions.add(1, ordering: .relaxed)
+            events?.exhausted(ExhaustionEvent(.pool, subscriber: subscriber))
             throw .poolExhausted
         }
         // Built outside the lock: it walks every port of the set once.

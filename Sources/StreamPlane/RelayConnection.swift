@@ -51,6 +51,8 @@ struct BindingHandle {
     var id: UInt64
     var subscriber: SubscriberID
     var transport: TransportProtocol = .tcp
+    /// The flow as logged at its start (`--log-sessions`), logged again as deleted at its end.
+    var session: SessionEvent?
     /// The upstream source taken from the subscriber's port set; nil when the source is preserved.
     var pooledSource: SocketAddress?
 }

@@ -42,13 +42,22 @@ extension RelayLoop {
             remote: Endpoint(address: remote.address, port: remote.port),
             created: now
         )
+        var session: SessionEvent?
+        if let sessions = settings.sessions {
+            let created = SessionEvent(.created, transport: transport, subscriber: subscriber, cpe: binding.cpe,
+                                       external: binding.external, remote: binding.remote)
+            sessions.record(created)
+            session = created
+        }
         do {
             let stored = try settings.bindings.insert(binding)
-            return BindingHandle(id: stored.id, subscriber: subscriber, transport: transport, pooledSource: pooled ? external : nil)
+            return BindingHandle(id: stored.id, subscriber: subscriber, transport: transport, session: session,
+                                 pooledSource: pooled ? external : nil)
         } catch {
             // A duplicate key means the table already tracks this flow; the relay still works.
             counters.add(.bindingConflicts)
-            return pooled ? BindingHandle(id: 0, subscriber: subscriber, transport: transport, pooledSource: external) : nil
+            return BindingHandle(id: 0, subscriber: subscriber, transport: transport, session: session,
+                                 pooledSource: pooled ? external : nil)
         }
     }
 
@@ -70,6 +79,10 @@ extension RelayLoop {
         }
         if let source = handle.pooledSource {
             releasePooledSource(source, subscriber: handle.subscriber, transport: handle.transport, holdUntil: until)
+        }
+        if var session = handle.session {
+            session.kind = .deleted
+            settings.sessions?.record(session)
         }
     }
 

@@ -36,13 +36,16 @@ public struct ConcentratorSettings: Sendable {
     public var allowedSources: [IPPrefix]?
     /// PM destinations refused before any upstream connect.
     public var destinations: DestinationFilter
+    /// Where each relayed flow's start and end is logged (`--log-sessions`); nil: not logged.
+    public var sessions: (any SessionEventSink)?
 
     public init(policy: PlainModePolicy, allocator: PortSetAllocator?, bindings: BindingTable,
                 preserveIPv4Source: Bool = false, ipv4SourcePrefixLength: Int = 32, ipv6SourcePrefixLength: Int = 48,
                 delegations: [(cpe: IPPrefix, sources: IPPrefix)] = [], udp: ConcentratorUDPSettings? = nil,
                 allowedSources: [IPPrefix]? = nil, destinations: DestinationFilter = DestinationFilter(),
-                subscribers: SubscriberRegistry) {
+                subscribers: SubscriberRegistry, sessions: (any SessionEventSink)? = nil) {
         self.subscribers = subscribers
+        self.sessions = sessions
         self.allowedSources = allowedSources
         self.destinations = destinations
         self.delegations = delegations

@@ -40,6 +40,13 @@ public struct Socket: Hashable, Sendable {
         return socket
     }
 
+    /// A non-blocking datagram socket: `AF_INET`/`AF_INET6` for UDP, `AF_UNIX` for a local
+    /// datagram service such as /dev/log (connect it with `connect(to:)` / `connectUnix(path:)`).
+    public static func datagram(family: Int32) throws(Errno) -> Socket {
+        let type = Int32(SOCK_DGRAM.rawValue) | PLAINMODE_SOCK_NONBLOCK | PLAINMODE_SOCK_CLOEXEC
+        return Socket(rawValue: try retryingEINTR { Glibc.socket(family, type, 0) })
+    }
+
     /// A blocking Unix stream socket (the control socket).
     public static func unixStream() throws(Errno) -> Socket {
         Socket(rawValue: try retryingEINTR { Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | PLAINMODE_SOCK_CLOEXEC, 0) })

@@ -72,6 +72,9 @@ struct ConcentratorCommand: ParsableCommand {
     @Option(help: "Seconds a port stays unusable after an RST (RFC 7857 asks 240).")
     var resetHold: Double = 240
 
+    @Option(help: "Seconds a subscriber keeps its port set with no port in use or held, before it goes back to the pool (logged as released).")
+    var leaseHold: Double = 300
+
     @Option(help: "Lock shards of the binding tables and port-set allocator (a power of two).")
     var shards = 64
 
@@ -80,6 +83,8 @@ struct ConcentratorCommand: ParsableCommand {
 
     @OptionGroup(title: "Subscribers and leases") var subscriberOptions: SubscriberOptions
 
+    @OptionGroup(title: "Allocation log") var logOptions: LogOptions
+
     @OptionGroup(title: "Packet plane (SYN gate, UDP)") var packets: PacketPlaneOptions
 
     @OptionGroup var daemon: DaemonOptions
@@ -87,7 +92,9 @@ struct ConcentratorCommand: ParsableCommand {
     func validate() throws {
         guard (0...15).contains(subtype) else { throw ValidationError("--subtype must be 0...15") }
         guard maxBlockBytes >= 1 && maxBlockBytes <= 1024 else { throw ValidationError("--max-block-bytes must be 1...1024") }
-        guard pmTimeout > 0, resetHold >= 0 else { throw ValidationError("--pm-timeout must be positive, --reset-hold not negative") }
+        guard pmTimeout > 0, resetHold >= 0, leaseHold >= 0 else {
+            throw ValidationError("--pm-timeout must be positive, --reset-hold and --lease-hold not negative")
+        }
         guard (0...128).contains(ipv6SourcePrefixLength) else { throw ValidationError("--ipv6-source-prefix-length must be 0...128") }
     }
 
@@ -130,12 +137,20 @@ struct ConcentratorCommand: ParsableCommand {
         let database = prefixes.isEmpty ? nil : try subscriberOptions.openDatabase()
         let journal = database.map { LeaseJournal(database: $0) }
         defer { journal?.close() }
+        let allocationLog = try logOptions.makeLogger(subscribers: subscribers, geometry: geometry)
+        defer { allocationLog?.close() }
+        let leaseEvents: (any LeaseEventSink)? = switch (journal, allocationLog) {
+        case let (journal?, log?): LeaseEventFanOut([journal, log])
+        case let (journal?, nil): journal
+        case let (nil, log?): log
+        case (nil, nil): nil
+        }
         if prefixes.isEmpty {
             allocator = nil
         } else {
             do throws(PortSetAllocatorError) {
                 allocator = try PortSetAllocator(pool: prefixes, geometry: geometry, reservedPorts: reserved,
-                                                 shardCount: shards, requiredPortSets: minPortSets, events: journal)
+                                                 leaseHold: .milliseconds(Int64(leaseHold * 1000)), shardCount: shards, requiredPortSets: minPortSets, events: leaseEvents)
             } catch {
                 if case let .poolTooSmall(capacity, _, _, _) = error {
                     throw StartupRefusal("the pool \(pools.joined(separator: " ")) holds \(capacity) port sets with --psid-length \(psidLength), fewer than --min-port-sets \(minPortSets): add pool addresses or raise --psid-length")
@@ -161,6 +176,8 @@ struct ConcentratorCommand: ParsableCommand {
         Privileges.raiseDescriptorLimit()
         let logger = daemon.makeLogger(label: "plainmode.concentrator")
         if let database, let allocator { try restoreLeases(from: database, into: allocator, logger: logger) }
+        // The log starts with every lease in force (restored ones included), so it alone traces them.
+        allocationLog?.start { allocator?.snapshot().map { ($0.subscriber, $0.externalAddress, $0.psid) } ?? [] }
         var tuning = daemon.tuning()
         tuning.blockTimeout = .milliseconds(Int64(pmTimeout * 1000))
         tuning.resetHold = .milliseconds(Int64(resetHold * 1000))
@@ -186,13 +203,14 @@ struct ConcentratorCommand: ParsableCommand {
                                             preserveIPv4Source: preserveSource,
                                             ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations,
                                             udp: udp, allowedSources: allowedSources, destinations: destinations,
-                                            subscribers: subscribers)
+                                            subscribers: subscribers, sessions: logOptions.logSessions ? allocationLog : nil)
         try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
                   banner: "\(subscribers.directory.count) subscribers; concentrator listening on \(listen.map(\.description).joined(separator: ", ")); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)",
                   onHangUp: { reloadSubscribers(into: subscribers, logger: logger) }) { plane, request in
             ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane,
-                                       subscribers: subscribers, database: database, journal: journal)
+                                       subscribers: subscribers, database: database, journal: journal,
+                                       allocationLog: allocationLog)
         }
     }
 

@@ -1,3 +1,4 @@
+import AllocationLog
 import BindingState
 import LeaseStore
 import PacketPlane
@@ -8,7 +9,8 @@ import StreamPlane
 enum ConcentratorReports {
     static func answer(_ request: String, plane: StreamPlaneService, bindings: BindingTable,
                        allocator: PortSetAllocator?, packetPlane: PacketPlaneService?,
-                       subscribers: SubscriberRegistry, database: LeaseDatabase?, journal: LeaseJournal?) -> String {
+                       subscribers: SubscriberRegistry, database: LeaseDatabase?, journal: LeaseJournal?,
+                       allocationLog: AllocationLogger?) -> String {
         let parts = request.split(separator: " ")
         let json = parts.count > 1 && parts[1] == "json"
         switch parts.first {
@@ -30,6 +32,8 @@ enum ConcentratorReports {
             // The lease store's writer (events written, batches, dropped, failed writes).
             totals += LeaseJournalCounter.allCases.map { ($0.name, journal?.counters[$0] ?? 0) }
             totals.append(("subscribers", subscribers.directory.count))
+            // The allocation log (records written and dropped, failing outputs).
+            totals += AllocationLogCounter.allCases.map { ($0.name, allocationLog?.counters[$0] ?? 0) }
             // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
             totals += KernelCounters.read()
             return renderStats(totals, json: json)

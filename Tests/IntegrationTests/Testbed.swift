@@ -181,16 +181,16 @@ final class Testbed: @unchecked Sendable {
 
     /// `wrapper` runs before the binary in the namespace (e.g. `prlimit --nofile=N:N --`). The
     /// queues are 0:1, those of the testbed's gate rules, unless `extra` names others; the
-    /// allow-list is the CPE's WAN prefixes unless `extra` has an --allow; leases are kept in
-    /// `stateDirectory` unless `extra` says otherwise.
+    /// allow-list is the CPE's WAN prefixes unless `extra` has an --allow, the pool the testbed's
+    /// /27 unless `extra` has a --pool; leases are kept in `stateDirectory` unless `extra` says otherwise.
     @discardableResult
     func startConcentrator(_ extra: [String] = [], wrapper: [String] = []) throws -> Process {
         let keepsLeases = extra.contains("--state-dir") || extra.contains("--ephemeral-leases")
         let queues = (extra.contains("--queues") ? [] : ["--queues", "0:1"]) + (extra.contains("--allow") ? [] : Self.allowCPE)
-            + (keepsLeases ? [] : ["--state-dir", stateDirectory])
+            + (keepsLeases ? [] : ["--state-dir", stateDirectory]) + (extra.contains("--pool") ? [] : ["--pool", Self.pool])
         let process = try spawn("concentrator", in: conc, wrapper + [
             Self.binary, "concentrator", "--listen", Self.serviceV4, "--listen", Self.serviceV6,
-            "--pool", Self.pool, "--delegated-prefix", "2001:db8:a::/64=2001:db8:1::/48",
+            "--delegated-prefix", "2001:db8:a::/64=2001:db8:1::/48",
             "--control-socket", concentratorSocket, "--threads", "2",
         ] + queues + extra)
         let up = waitFor(10) { FileManager.default.fileExists(atPath: concentratorSocket) }

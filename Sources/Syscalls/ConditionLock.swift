@@ -1,19 +1,20 @@
 import Glibc
 
-/// A pthread mutex with two condition variables: the journal's writer sleeps on one until there
-/// is work, flushers on the other until the writer has made progress. Synchronization's `Mutex`
-/// has no condition to wait on, and the writer must sleep, not spin.
-final class ConditionLock: @unchecked Sendable {
+/// A pthread mutex with two condition variables: a writer thread (the lease journal, the
+/// allocation log) sleeps on one until there is work, flushers on the other until the writer has
+/// made progress. Synchronization's `Mutex` has no condition to wait on, and a writer must sleep,
+/// not spin.
+public final class ConditionLock: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let conditions = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 2)
 
     /// Which of the two conditions a wait or a wake-up is about.
-    enum Condition: Int {
+    public enum Condition: Int, Sendable {
         case workAvailable = 0
         case progress = 1
     }
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -30,30 +31,30 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
 
     /// Sleeps until woken (or spuriously); the caller holds the lock and re-checks its predicate.
-    func wait(_ condition: Condition) {
+    public func wait(_ condition: Condition) {
         pthread_cond_wait(conditions + condition.rawValue, mutex)
     }
 
     /// Sleeps until woken or until the monotonic clock reaches `deadline` (nanoseconds).
-    func wait(_ condition: Condition, untilMonotonicNanoseconds deadline: Int64) {
+    public func wait(_ condition: Condition, untilMonotonicNanoseconds deadline: Int64) {
         var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         _ = pthread_cond_timedwait(conditions + condition.rawValue, mutex, &time)
     }
 
-    func signal(_ condition: Condition) { pthread_cond_signal(conditions + condition.rawValue) }
+    public func signal(_ condition: Condition) { pthread_cond_signal(conditions + condition.rawValue) }
 
-    func broadcast(_ condition: Condition) { pthread_cond_broadcast(conditions + condition.rawValue) }
+    public func broadcast(_ condition: Condition) { pthread_cond_broadcast(conditions + condition.rawValue) }
 }
 
 /// Nanoseconds on CLOCK_MONOTONIC, the clock `ConditionLock`'s timed waits use.
-func monotonicNanoseconds() -> Int64 {
+public func monotonicNanoseconds() -> Int64 {
     var time = timespec()
     clock_gettime(CLOCK_MONOTONIC, &time)
     return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)

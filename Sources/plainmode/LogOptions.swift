@@ -1,0 +1,46 @@
+import AllocationLog
+import ArgumentParser
+import BindingState
+import PortSets
+import SystemPackage
+
+/// The concentrator's allocation-log flags (RFC 6888 section 4): where lease, exhaustion and
+/// session records go. Nothing is logged unless an output is named.
+struct LogOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Write the allocation log as JSON lines to FILE (appended; `-` for standard output): every lease allocation, renewal and release with UTC time in ms, subscriber, CPE prefixes, pool address, PSID and its exact port ranges; exhaustion; sessions with --log-sessions.", valueName: "file"))
+    var logJson: String?
+
+    @Option(help: ArgumentHelp("Send the allocation log as RFC 5424 syslog messages with structured data [plainmode@32473 ...]: `local` for /dev/log, or udp://HOST:PORT for a collector (RFC 5426).", valueName: "local|udp://host:port"))
+    var logSyslog: String?
+
+    @Flag(help: "Also log the creation and deletion of every relayed TCP connection and UDP binding (subscriber, CPE endpoint, external endpoint, destination). Off by default: lease records with exact port sets already trace every (address, port, time) to a subscriber.")
+    var logSessions = false
+
+    @Option(help: "Records the log holds for its thread; when full, records are dropped and counted (log_records_dropped), never waited for.")
+    var logQueueSize = 65536
+
+    func validate() throws {
+        guard (1...(1 << 22)).contains(logQueueSize) else { throw ValidationError("--log-queue-size must be 1...4194304") }
+        if logSessions && logJson == nil && logSyslog == nil {
+            throw ValidationError("--log-sessions needs an output: --log-json or --log-syslog")
+        }
+    }
+
+    /// The logger with its outputs opened, or nil when no output is named.
+    func makeLogger(subscribers: SubscriberRegistry, geometry: PSIDGeometry?) throws -> AllocationLogger? {
+        var outputs: [any LogOutput] = []
+        if let logJson {
+            do { outputs.append(try JSONLinesOutput(path: logJson)) } catch {
+                throw StartupRefusal("--log-json \(logJson): \(error)")
+            }
+        }
+        if let logSyslog {
+            do { outputs.append(try SyslogOutput(target: logSyslog)) } catch {
+                throw StartupRefusal("--log-syslog \(logSyslog): \(error) (expected local or udp://HOST:PORT)")
+            }
+        }
+        guard !outputs.isEmpty else { return nil }
+        return AllocationLogger(formatter: LogFormatter(subscribers: subscribers, geometry: geometry), outputs: outputs,
+                                capacity: logQueueSize)
+    }
+}
