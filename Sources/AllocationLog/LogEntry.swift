@@ -14,11 +14,14 @@ public struct LogEntry: Sendable {
     /// "port_set_exhausted", "session_created", "session_deleted".
     public var event: String
     public var fields: [(name: String, value: Value)]
+    /// The record it was made from, for outputs that encode fields themselves (IPFIX).
+    public var record: LogRecord?
 
-    public init(time: Int64, event: String, fields: [(name: String, value: Value)]) {
+    public init(time: Int64, event: String, fields: [(name: String, value: Value)], record: LogRecord? = nil) {
         self.time = time
         self.event = event
         self.fields = fields
+        self.record = record
     }
 
     /// The field called `name`, if present.

@@ -16,6 +16,12 @@ public struct LogFormatter: Sendable {
     }
 
     public func entry(for record: LogRecord) -> LogEntry {
+        var entry = fields(for: record)
+        entry.record = record
+        return entry
+    }
+
+    private func fields(for record: LogRecord) -> LogEntry {
         switch record.event {
         case .lease(let event):
             return leaseEntry("lease_" + event.kind.rawValue, event.subscriber, event.address, event.psid, time: record.time)
