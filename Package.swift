@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // Pure wire formats: addresses, IPv4/IPv6/TCP/UDP headers, checksums.
@@ -81,6 +83,14 @@ let package = Package(
             dependencies: ["Syscalls", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
+        // `--metrics-listen`: Prometheus text exposition over swift-nio's HTTP/1.1, rendered at scrape time.
+        .target(
+            name: "MetricsEndpoint",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio"),
+                           .product(name: "Prometheus", package: "swift-prometheus")],
+            swiftSettings: strict
+        ),
         // libnetfilter_queue + libmnl, for the packet plane.
         .systemLibrary(
             name: "CNetfilterQueue",
@@ -112,6 +122,7 @@ let package = Package(
             dependencies: [
                 "PlainModeTools", "WireFormat", "PlainMode", "PortSets", "PCP", "CNetfilterQueue",
                 "BindingState", "StreamPlane", "ControlSocket", "Syscalls", "NetfilterQueue", "PacketPlane", "LeaseStore", "AllocationLog",
+                "MetricsEndpoint", "Counters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -144,6 +155,7 @@ let package = Package(
         .testTarget(name: "UDPRelayTests", dependencies: ["UDPRelay", "Syscalls", "PlainMode", "WireFormat", "BindingState", "Counters",
                                                          "NamespaceSupport", .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "Syscalls", "NamespaceSupport", "WireFormat"]),
+        .testTarget(name: "MetricsEndpointTests", dependencies: ["MetricsEndpoint"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
         .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",
                                                              .product(name: "SystemPackage", package: "swift-system")]),

@@ -6,8 +6,10 @@ set -euo pipefail
 # Build: the netfilter libraries, and SQLite for the lease store (GRDB links it). Run and test:
 # iproute2 (ip, tc, nstat, ss), iptables (TPROXY and the transparent return path), python3 (test
 # peers), procps (sysctl), util-linux (setpriv), bind9-dnsutils (dig: a real resolver client
-# through bonded UDP).
-packages=(libnetfilter-queue-dev libmnl-dev libsqlite3-dev pkg-config iproute2 iptables python3 procps util-linux bind9-dnsutils "$@")
+# through bonded UDP), python3-prometheus-client (the metrics test parses scrapes with it, run by
+# /usr/bin/python3).
+packages=(libnetfilter-queue-dev libmnl-dev libsqlite3-dev pkg-config iproute2 iptables python3 procps util-linux bind9-dnsutils
+          python3-prometheus-client "$@")
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

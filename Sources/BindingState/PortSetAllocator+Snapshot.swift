@@ -1,3 +1,5 @@
+public import WireFormat
+
 extension PortSetAllocator {
     /// Every lease with its port counts, ordered by external address then PSID, for the CLI.
     /// Copied shard by shard, so it is not one atomic picture of a busy allocator.
@@ -32,5 +34,21 @@ extension PortSetAllocator {
             }
         }
         return result
+    }
+
+    /// Per pool prefix, in `pool` order: leases held on its addresses and the port sets it can lease.
+    /// Counted shard by shard, for metrics.
+    public func leasesPerPool() -> [(pool: IPPrefix, leases: Int, capacity: Int)] {
+        var leases = [Int](repeating: 0, count: pool.count)
+        for shard in shards.shards {
+            shard.mutex.withLock { state in
+                for entry in state.subscribers.values {
+                    if let index = pool.firstIndex(where: { $0.contains(.v4(entry.lease.address)) }) { leases[index] += 1 }
+                }
+            }
+        }
+        return pool.enumerated().map { index, prefix in
+            (prefix, leases[index], Int(prefix.addressCount ?? 0) * allocatablePSIDs.count)
+        }
     }
 }

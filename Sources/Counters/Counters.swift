@@ -7,6 +7,41 @@ import Synchronization
 public protocol CounterName: CaseIterable, Sendable {
     var rawValue: Int { get }
     var name: String { get }
+    /// What the number is, so metrics export events as counters and levels as gauges.
+    var kind: TotalKind { get }
+}
+
+extension CounterName {
+    /// Most counters count events.
+    public var kind: TotalKind { .events }
+}
+
+/// What a total measures: Prometheus counters (events, bytes) only go up, gauges (levels) also go down.
+public enum TotalKind: Sendable {
+    /// Events since start-up.
+    case events
+    /// Bytes since start-up.
+    case bytes
+    /// A level as it is now (connections open, leases held).
+    case level
+}
+
+/// One line of `ctl stats`, and one metric of `--metrics-listen`: a named total and its kind.
+public struct StatTotal: Sendable {
+    public var name: String
+    public var value: Int
+    public var kind: TotalKind
+
+    public init(_ name: String, _ value: Int, kind: TotalKind = .events) {
+        self.name = name
+        self.value = value
+        self.kind = kind
+    }
+
+    /// The total of `counter` in `counters`, summed over its writers.
+    public init<Name: CounterName>(_ counter: Name, sum counters: some Sequence<AtomicCounters<Name>>) {
+        self.init(counter.name, counters.reduce(0) { $0 + $1[counter] }, kind: counter.kind)
+    }
 }
 
 /// One writer's counters (a relay loop, a queue worker): relaxed atomics, summed by readers.

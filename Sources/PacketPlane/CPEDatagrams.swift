@@ -1,3 +1,4 @@
+public import Counters
 public import SystemPackage
 public import Logging
 public import NetfilterQueue
@@ -118,9 +119,9 @@ public final class CPEDatagramService: Sendable {
     }
 
     /// UDP and queue counters summed over the workers, in declaration order.
-    public func counterTotals() -> [(name: String, value: Int)] {
-        UDPCounter.allCases.map { counter in (counter.name, workers.reduce(0) { $0 + $1.counters[counter] }) }
-            + NetfilterQueueCounter.allCases.map { counter in (counter.name, workers.reduce(0) { $0 + $1.queue.counters[counter] }) }
+    public func counterTotals() -> [StatTotal] {
+        UDPCounter.allCases.map { StatTotal($0, sum: workers.lazy.map(\.counters)) }
+            + NetfilterQueueCounter.allCases.map { StatTotal($0, sum: workers.lazy.map(\.queue.counters)) }
     }
 }
 

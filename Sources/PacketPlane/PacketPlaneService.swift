@@ -53,21 +53,19 @@ public final class PacketPlaneService: Sendable {
     }
 
     /// Gate outcomes, UDP and queue counters summed over the workers, in declaration order.
-    public func counterTotals() -> [(name: String, value: Int)] {
-        let gateTotals = gate == nil ? [] : SynGateOutcome.allCases.map { outcome in
-            (name: outcome.name, value: workers.reduce(0) { $0 + $1.outcomes[outcome] })
-        } + SynRewriteCounter.allCases.map { counter in
-            (name: counter.name, value: workers.reduce(0) { $0 + $1.rewrites[counter] })
+    public func counterTotals() -> [StatTotal] {
+        let gateTotals: [StatTotal] = gate == nil ? [] : SynGateOutcome.allCases.map { StatTotal($0, sum: workers.lazy.map(\.outcomes)) }
+            + SynRewriteCounter.allCases.map { StatTotal($0, sum: workers.lazy.map(\.rewrites)) }
+        let udpTotals: [StatTotal] = inbound == nil ? [] : UDPCounter.allCases.map { counter in
+            var total = StatTotal(counter, sum: workers.lazy.map(\.udp))
+            total.name = "inbound_" + total.name
+            return total
         }
-        let udpTotals = inbound == nil ? [] : UDPCounter.allCases.map { counter in
-            (name: "inbound_" + counter.name, value: workers.reduce(0) { $0 + $1.udp[counter] })
-        }
-        return gateTotals + udpTotals
-            + NetfilterQueueCounter.allCases.map { counter in (counter.name, workers.reduce(0) { $0 + $1.queue.counters[counter] }) }
+        return gateTotals + udpTotals + NetfilterQueueCounter.allCases.map { StatTotal($0, sum: workers.lazy.map(\.queue.counters)) }
     }
 }
 
-import Counters
+public import Counters
 import Synchronization
 
 /// One queue and the thread that drains it.

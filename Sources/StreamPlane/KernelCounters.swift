@@ -3,8 +3,8 @@ public import SystemPackage
 /// Kernel counters an operator needs next to the relay's own (FACTS.md section 2): when the TFO
 /// queue overflows, the PM block in the SYN is not acknowledged and MPTCP falls back to TCP.
 /// They come from /proc/net/netstat of the daemon's network namespace, so they count every
-/// listener of that namespace, not plainmode's alone. Read per `ctl stats` request, never on
-/// the data path.
+/// listener of that namespace, not plainmode's alone. Read per `ctl stats` request or metrics
+/// scrape, never on the data path.
 public enum KernelCounters {
     /// A counter as `ctl stats` names it, and where /proc/net/netstat keeps it (nstat calls it
     /// `group + field`, e.g. TcpExtTCPFastOpenListenOverflow).
@@ -23,11 +23,23 @@ public enum KernelCounters {
 
     public static let netstatPath: FilePath = "/proc/net/netstat"
 
+    /// MPTcpExt fields that are levels, not event counts (MPCurrEstab: MPTCP connections established now).
+    public static let multipathLevels: Set<String> = ["MPCurrEstab"]
+
     /// The reported counters the kernel has, in `reported` order; one the kernel lacks (an older
     /// kernel, MPTCP not built) is left out rather than shown as 0. Empty when the file cannot be read.
     public static func read(from path: FilePath = netstatPath) -> [(name: String, value: Int)] {
-        guard let text = readProcFile(path) else { return [] }
-        return select(from: parseNetstat(text))
+        select(from: readGroups(from: path))
+    }
+
+    /// Every group of the file (TcpExt, IpExt, MPTcpExt, ...) by field; empty when it cannot be read.
+    public static func readGroups(from path: FilePath = netstatPath) -> [String: [String: Int]] {
+        readProcFile(path).map(parseNetstat) ?? [:]
+    }
+
+    /// Every MPTcpExt field the kernel keeps (nstat's MPTcpExt*), sorted by field; empty without MPTCP.
+    public static func multipathFields(from groups: [String: [String: Int]]) -> [(field: String, value: Int)] {
+        (groups["MPTcpExt"] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
     public static func select(from groups: [String: [String: Int]]) -> [(name: String, value: Int)] {

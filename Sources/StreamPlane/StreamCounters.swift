@@ -84,6 +84,14 @@ public enum StreamCounter: Int, CounterName {
         case .connectionsOpen: "connections_open"
         }
     }
+
+    public var kind: TotalKind {
+        switch self {
+        case .bytesToUpstream, .bytesToDownstream, .firstBytesWithBlock: .bytes
+        case .connectionsOpen: .level
+        default: .events
+        }
+    }
 }
 
 /// One loop's counters, written by the loop's thread, read by the control thread.

@@ -1,3 +1,4 @@
+public import Counters
 public import Logging
 public import Syscalls
 public import UDPRelay
@@ -103,13 +104,14 @@ public final class StreamPlaneService: Sendable {
         for listener in listeners { listener.close() }
     }
 
-    /// Every counter summed over the loops, in declaration order.
-    public func udpCounterTotals() -> [(counter: UDPCounter, value: Int)] {
-        UDPCounter.allCases.map { counter in (counter, loops.reduce(0) { $0 + $1.udpCounters[counter] }) }
+    /// Every UDP counter summed over the loops, in declaration order.
+    public func udpCounterTotals() -> [StatTotal] {
+        UDPCounter.allCases.map { StatTotal($0, sum: loops.lazy.map(\.udpCounters)) }
     }
 
-    public func counterTotals() -> [(counter: StreamCounter, value: Int)] {
-        StreamCounter.allCases.map { counter in (counter, loops.reduce(0) { $0 + $1.counters[counter] }) }
+    /// Every stream counter summed over the loops, in declaration order.
+    public func counterTotals() -> [StatTotal] {
+        StreamCounter.allCases.map { StatTotal($0, sum: loops.lazy.map(\.counters)) }
     }
 }
 

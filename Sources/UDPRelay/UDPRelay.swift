@@ -61,6 +61,8 @@ public enum UDPCounter: Int, CounterName {
         case .deliverySocketErrors: "udp_delivery_socket_errors"
         }
     }
+
+    public var kind: TotalKind { self == .bindingsOpen ? .level : .events }
 }
 
 public typealias UDPCounters = AtomicCounters<UDPCounter>

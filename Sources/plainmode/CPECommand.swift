@@ -83,13 +83,16 @@ struct CPECommand: ParsableCommand {
         defer { datagrams?.stop() }
         try serve(.cpe(settings), listen: listen, daemon: daemon, tuning: daemon.tuning(), logger: logger,
                   controlSocket: controlSocket,
-                  banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")") { plane, request in
+                  banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")",
+                  metrics: { plane in
+                      DaemonMetrics.snapshot(totals: plane.counterTotals() + (datagrams?.counterTotals() ?? []),
+                                             netstat: KernelCounters.readGroups())
+                  }) { plane, request in
             let parts = request.split(separator: " ")
             let json = parts.count > 1 && parts[1] == "json"
             switch parts.first {
             case "stats":
-                return renderStats(plane.counterTotals().map { ($0.counter.name, $0.value) } + (datagrams?.counterTotals() ?? []),
-                                   json: json)
+                return renderStats(plane.counterTotals() + (datagrams?.counterTotals() ?? []), json: json)
             case "bindings": return json ? "{\"bindings\":[],\"leases\":[]}\n" : "the CPE keeps no bindings\n"
             default: return "unknown request \(request.jsonQuoted); try stats or bindings\n"
             }

@@ -207,7 +207,14 @@ struct ConcentratorCommand: ParsableCommand {
         try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
                   banner: "\(subscribers.directory.count) subscribers; concentrator listening on \(listen.map(\.description).joined(separator: ", ")); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)",
-                  onHangUp: { reloadSubscribers(into: subscribers, logger: logger) }) { plane, request in
+                  onHangUp: { reloadSubscribers(into: subscribers, logger: logger) },
+                  metrics: { plane in
+                      let netstat = KernelCounters.readGroups()
+                      let totals = ConcentratorReports.statTotals(plane: plane, bindings: bindings, allocator: allocator,
+                                                                  packetPlane: packetPlane, subscribers: subscribers,
+                                                                  journal: journal, allocationLog: allocationLog, netstat: netstat)
+                      return DaemonMetrics.snapshot(totals: totals, netstat: netstat, gauges: ConcentratorReports.poolGauges(allocator))
+                  }) { plane, request in
             ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane,
                                        subscribers: subscribers, database: database, journal: journal,
                                        allocationLog: allocationLog)

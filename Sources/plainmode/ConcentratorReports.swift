@@ -1,6 +1,8 @@
 import AllocationLog
 import BindingState
+import Counters
 import LeaseStore
+import MetricsEndpoint
 import PacketPlane
 import StreamPlane
 
@@ -15,28 +17,8 @@ enum ConcentratorReports {
         let json = parts.count > 1 && parts[1] == "json"
         switch parts.first {
         case "stats":
-            var totals = plane.counterTotals().map { (name: $0.counter.name, value: $0.value) }
-            let statistics = allocator?.statistics
-            totals += [
-                ("bindings", bindings.count),
-                ("port_set_leases", statistics?.leases ?? 0),
-                ("port_set_capacity", statistics?.portSetCapacity ?? 0),
-                ("tcp_ports_in_use", statistics?.tcpPortsInUse ?? 0),
-                ("udp_ports_in_use", statistics?.udpPortsInUse ?? 0),
-                ("ports_held", statistics?.portsHeld ?? 0),
-            ]
-            // UDP bindings as the relay loops see them (records to datagrams).
-            totals += plane.udpCounterTotals().map { (name: $0.counter.name, value: $0.value) }
-            // The SYN gate's decisions, Internet datagrams (inbound_udp_*) and the queues (nfq_*).
-            totals += packetPlane?.counterTotals() ?? []
-            // The lease store's writer (events written, batches, dropped, failed writes).
-            totals += LeaseJournalCounter.allCases.map { ($0.name, journal?.counters[$0] ?? 0) }
-            totals.append(("subscribers", subscribers.directory.count))
-            // The allocation log (records written and dropped, failing outputs).
-            totals += AllocationLogCounter.allCases.map { ($0.name, allocationLog?.counters[$0] ?? 0) }
-            // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
-            totals += KernelCounters.read()
-            return renderStats(totals, json: json)
+            return renderStats(statTotals(plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane,
+                                          subscribers: subscribers, journal: journal, allocationLog: allocationLog), json: json)
         case "bindings":
             return renderBindings(bindings.snapshot(), leases: allocator?.snapshot() ?? [], json: json)
         case "leases":
@@ -45,6 +27,47 @@ enum ConcentratorReports {
             return renderSubscriber(String(parts[2]), subscribers: subscribers, allocator: allocator, bindings: bindings, json: json)
         default:
             return "unknown request \(request.jsonQuoted); try stats, bindings, leases or subscriber ID\n"
+        }
+    }
+
+    /// The totals `ctl stats` lists and the metrics export, in one order: the stream plane, the
+    /// allocator, UDP, the packet plane, the lease journal, subscribers, the kernel's counters.
+    static func statTotals(plane: StreamPlaneService, bindings: BindingTable, allocator: PortSetAllocator?,
+                           packetPlane: PacketPlaneService?, subscribers: SubscriberRegistry, journal: LeaseJournal?,
+                           allocationLog: AllocationLogger?, netstat: [String: [String: Int]] = KernelCounters.readGroups()) -> [StatTotal] {
+        var totals = plane.counterTotals()
+        let statistics = allocator?.statistics
+        totals += [
+            StatTotal("bindings", bindings.count, kind: .level),
+            StatTotal("port_set_leases", statistics?.leases ?? 0, kind: .level),
+            StatTotal("port_set_capacity", statistics?.portSetCapacity ?? 0, kind: .level),
+            StatTotal("tcp_ports_in_use", statistics?.tcpPortsInUse ?? 0, kind: .level),
+            StatTotal("udp_ports_in_use", statistics?.udpPortsInUse ?? 0, kind: .level),
+            StatTotal("ports_held", statistics?.portsHeld ?? 0, kind: .level),
+        ]
+        // UDP bindings as the relay loops see them (records to datagrams).
+        totals += plane.udpCounterTotals()
+        // The SYN gate's decisions, Internet datagrams (inbound_udp_*) and the queues (nfq_*).
+        totals += packetPlane?.counterTotals() ?? []
+        // The lease store's writer (events written, batches, dropped, failed writes).
+        totals += LeaseJournalCounter.allCases.map { StatTotal($0.name, journal?.counters[$0] ?? 0) }
+        totals.append(StatTotal("subscribers", subscribers.directory.count, kind: .level))
+        // The allocation log (records written and dropped, failing outputs).
+        totals += AllocationLogCounter.allCases.map { StatTotal($0.name, allocationLog?.counters[$0] ?? 0) }
+        // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
+        totals += KernelCounters.select(from: netstat).map { StatTotal($0.name, $0.value) }
+        return totals
+    }
+
+    /// Labelled gauges only the metrics show: leases held and port sets per pool prefix.
+    static func poolGauges(_ allocator: PortSetAllocator?) -> [MetricsSnapshot.Gauge] {
+        (allocator?.leasesPerPool() ?? []).flatMap { pool in
+            [MetricsSnapshot.Gauge(name: DaemonMetrics.prefix + "pool_port_set_leases",
+                                   help: "Port-set leases held on the addresses of a --pool prefix.",
+                                   labels: [("pool", "\(pool.pool)")], value: pool.leases),
+             MetricsSnapshot.Gauge(name: DaemonMetrics.prefix + "pool_port_set_capacity",
+                                   help: "Port sets a --pool prefix can lease (addresses times allocatable PSIDs).",
+                                   labels: [("pool", "\(pool.pool)")], value: pool.capacity)]
         }
     }
 

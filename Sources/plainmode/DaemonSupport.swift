@@ -1,6 +1,8 @@
 import ArgumentParser
 import ControlSocket
+import Counters
 import Logging
+import MetricsEndpoint
 import StreamPlane
 import Syscalls
 
@@ -24,11 +26,16 @@ struct DaemonOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("metrics-listen"),
+            help: "Serve Prometheus metrics at http://ADDRESS:PORT/metrics (e.g. 127.0.0.1:9100): the ctl stats totals (events and bytes as counters, levels as gauges), the network namespace's MPTcpExt counters and MPTCP subflows per local address, read at scrape time; no per-subscriber labels. Off unless given: nothing listens. No TLS or authentication, so choose an address only your Prometheus reaches.")
+    var metricsListen: String?
+
     func validate() throws {
         guard threads >= 0 && threads <= 1024 else { throw ValidationError("--threads must be 0...1024") }
         guard backlog > 0 else { throw ValidationError("--backlog must be positive") }
         guard connectTimeout > 0, idleTimeout > 0 else { throw ValidationError("timeouts must be positive") }
         guard pipeSize == 0 || pipeSize >= 4096 else { throw ValidationError("--pipe-size must be 0 or at least 4096") }
+        if let metricsListen { _ = try parseSocketAddresses([metricsListen], flag: "--metrics-listen") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -92,10 +99,12 @@ func refusingToStart(_ start: () throws -> Void) throws {
     }
 }
 
-/// Opens a role's listeners and control socket, runs its loops until SIGINT/SIGTERM, then stops.
-/// `answer` replies to a control request ("stats json", ...) with the plane at hand.
+/// Opens a role's listeners, control socket and (with --metrics-listen) metrics server, runs its
+/// loops until SIGINT/SIGTERM, then stops. `answer` replies to a control request ("stats json",
+/// ...) and `metrics` takes a scrape's snapshot, each with the plane at hand.
 func serve(_ role: RelayRole, listen: [SocketAddress], daemon: DaemonOptions, tuning: RelayTuning, logger: Logger,
            controlSocket: String, banner: String, onHangUp: () -> Void = {},
+           metrics: @escaping @Sendable (StreamPlaneService) -> MetricsSnapshot,
            answer: @escaping @Sendable (StreamPlaneService, String) -> String) throws {
     let plane: StreamPlaneService
     do {
@@ -109,10 +118,20 @@ func serve(_ role: RelayRole, listen: [SocketAddress], daemon: DaemonOptions, tu
         plane.stop()
         throw StartupRefusal(error.description)
     }
+    let metricsServer: MetricsServer?
+    do {
+        let address = try daemon.metricsListen.map { try parseSocketAddresses([$0], flag: "--metrics-listen")[0] }
+        metricsServer = try DaemonMetrics.start(address) { metrics(plane) }
+    } catch {
+        control.stop()
+        plane.stop()
+        throw error
+    }
     plane.start()
-    logger.notice("\(banner); \(daemon.loopCount) loops; control \(controlSocket)")
+    logger.notice("\(banner); \(daemon.loopCount) loops; control \(controlSocket)\(metricsServer.map { "; metrics http://\($0.boundAddress)/metrics" } ?? "")")
     let signal = Signals.waitForTermination(onHangUp: onHangUp)
     logger.notice("signal \(signal): stopping")
+    metricsServer?.stop()
     control.stop()
     plane.stop()
 }
@@ -129,7 +148,7 @@ func parseSocketAddresses(_ texts: [String], flag: String) throws -> [SocketAddr
 }
 
 /// Renders `ctl stats` from counter totals plus role-specific lines.
-func renderStats(_ totals: [(name: String, value: Int)], json: Bool) -> String {
+func renderStats(_ totals: [StatTotal], json: Bool) -> String {
     if json {
         return "{" + totals.map { "\"\($0.name)\":\($0.value)" }.joined(separator: ",") + "}\n"
     }
