@@ -133,10 +133,14 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, @unchecke
         var batch: [LogRecord] = []
         while true {
             let stop = lock.withLock { () -> Bool in
-                while pending.isEmpty && !stopping { lock.wait(.workAvailable) }
+                // Woken by records, or after a second for the outputs' timers.
+                if pending.isEmpty && !stopping {
+                    lock.wait(.workAvailable, untilMonotonicNanoseconds: monotonicNanoseconds() + 1_000_000_000)
+                }
                 swap(&pending, &batch)
                 return stopping
             }
+            for output in outputs { output.tick() }
             if !batch.isEmpty {
                 write(batch.map(formatter.entry(for:)), heldLeases, to: Array(outputs.indices), failing: &failing)
                 lock.withLock {

@@ -9,6 +9,12 @@ public protocol LogOutput: AnyObject {
     var name: String { get }
     /// Writes the entries; false when the destination failed (the entries are lost for it).
     func write(_ entries: [LogEntry]) -> Bool
+    /// Called about once a second, records or not (IPFIX re-sends its templates on a timer).
+    func tick()
+}
+
+extension LogOutput {
+    public func tick() {}
 }
 
 /// `--log-json PATH` (`-` for standard output): one JSON object per line, appended.
