@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "PortSets", targets: ["PortSets"]),
         .library(name: "PCP", targets: ["PCP"]),
         .library(name: "BindingState", targets: ["BindingState"]),
+        // For Bench's logger throughput benchmark (LogBenchmarks).
+        .library(name: "AllocationLog", targets: ["AllocationLog"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

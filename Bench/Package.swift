@@ -1,5 +1,6 @@
 // swift-tools-version:6.1
-// Micro-benchmarks of plainmode's wire-format hot paths, side by side with a plain C baseline.
+// Micro-benchmarks of plainmode's wire-format hot paths, side by side with a plain C baseline,
+// and of the allocation log's throughput (LogBenchmarks).
 // A separate package, so the main package never builds ordo-one/benchmark and its dependencies.
 // Run everything with ./run-wire-benchmarks.sh (see README.md).
 import PackageDescription
@@ -48,6 +49,22 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/WireBenchmarks",
+            plugins: [
+                .plugin(name: "BenchmarkPlugin", package: "benchmark"),
+            ]
+        ),
+        // ordo-one/benchmark: lease (and session) events per second through the daemon's own
+        // AllocationLogger with a JSONLinesOutput (issue 15); see README.md, Allocation log.
+        .executableTarget(
+            name: "LogBenchmarks",
+            dependencies: [
+                .product(name: "AllocationLog", package: rootPackage),
+                .product(name: "BindingState", package: rootPackage),
+                .product(name: "PortSets", package: rootPackage),
+                .product(name: "WireFormat", package: rootPackage),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/LogBenchmarks",
             plugins: [
                 .plugin(name: "BenchmarkPlugin", package: "benchmark"),
             ]

@@ -10,6 +10,9 @@
 #   4. leases (issue 14; not in the default list, TESTS=leases): new connections per second as
 #      in 2, through plainmode alone, its leases in SQLite (--state-dir) against memory only
 #      (--ephemeral-leases), for one existing subscriber; checks that SQLite was written
+#   5. logging (issue 15; not in the default list, TESTS=logging): new connections per second as
+#      in 2, through plainmode alone, with the allocation log (LOG_FLAGS) against without it;
+#      checks that the logging runs logged (log_records_written >= 2 x upstream_connected)
 # ROUNDS rounds of 1, 2 and 4, systems alternating in order; the tables give medians.
 # Prints a table (plainmode, HAProxy, ratio plainmode/HAProxy and which way is better) and
 # writes it to $OUT/results.txt with the raw numbers next to it. See Bench/README.md.
@@ -23,7 +26,11 @@
 # HAPROXY_SPLICE=1 (goodput also through a HAProxy frontend with forced splice), BUILD=1
 # (swift build; 0 uses the existing binary), PREFIX=pmbench (namespace prefix),
 # OUT=Bench/.build/stream-bench, TESTS="goodput cps memory" (a subset runs only those; "leases"
-# adds test 4),
+# adds test 4, "logging" test 5),
+# LOG_FLAGS (test 5's logging flags, default "--log-sessions --log-json $OUT/allocation.jsonl";
+# any concentrator flags, e.g. "--log-sessions --log-ipfix 127.0.0.1:4739" once the daemon has
+# IPFIX), LOG_UDP_SINK (a UDP port on 127.0.0.1 in the concentrator namespace where test 5 runs a
+# sink that reads and discards datagrams, for a UDP output in LOG_FLAGS; unset: none),
 # PLAINMODE_ARGS (extra flags for plainmode concentrator, e.g. "--pipe-size 1048576"; the
 # table then no longer shows the default configuration).
 #
@@ -72,6 +79,8 @@ DEFAULT_TESTS="goodput cps memory"
 TESTS=${TESTS:-$DEFAULT_TESTS}
 PLAINMODE_ARGS=${PLAINMODE_ARGS:-}
 OUT=${OUT:-$here/.build/stream-bench}
+LOG_FLAGS=${LOG_FLAGS:---log-sessions --log-json $OUT/allocation.jsonl}
+LOG_UDP_SINK=${LOG_UDP_SINK:-}
 SCRATCH=$repo/.build-bench-stream
 BENCH_NAME=stream-bench
 # shellcheck source=Bench/bench-lib.sh
@@ -88,7 +97,8 @@ int_in THREADS "$THREADS" 1 64
 [[ $HAPROXY_SPLICE == [01] ]] || die "HAPROXY_SPLICE must be 0 or 1"
 [[ $BUILD == [01] ]] || die "BUILD must be 0 or 1"
 [[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,20}$ ]] || die "PREFIX must be 1-20 characters of [A-Za-z0-9_.-]"
-for t in $TESTS; do [[ $t == goodput || $t == cps || $t == memory || $t == leases ]] || die "TESTS: unknown test '$t' (goodput cps memory leases)"; done
+for t in $TESTS; do [[ $t =~ ^(goodput|cps|memory|leases|logging)$ ]] || die "TESTS: unknown test '$t' (goodput cps memory leases logging)"; done
+[[ -z $LOG_UDP_SINK ]] || int_in LOG_UDP_SINK "$LOG_UDP_SINK" 1 65535
 ((EUID == 0)) || die "needs root (network namespaces, IP_TRANSPARENT)"
 
 LAN=$PREFIX-lan CPE=$PREFIX-cpe CONC=$PREFIX-conc SRV=$PREFIX-srv
@@ -97,7 +107,7 @@ PM_PORT=5000 HA_SINK=5001 HA_RR=5002 HA_HOLD=5003 HA_SPLICE=5101
 SINK_PORT=9001 RR_PORT=9002 HOLD_PORT=9003
 
 mkdir -p "$OUT"
-rm -f "$OUT"/*.log "$OUT"/*.stats.json "$OUT"/raw.tsv "$OUT"/results.txt "$OUT"/ss-*.txt "$OUT"/nstat.*
+rm -f "$OUT"/*.log "$OUT"/*.stats.json "$OUT"/raw.tsv "$OUT"/results.txt "$OUT"/ss-*.txt "$OUT"/nstat.* "$OUT"/allocation.jsonl
 RAW=$OUT/raw.tsv
 : >"$RAW"
 T_START=$(date +%s)
@@ -427,6 +437,42 @@ fi
 # two configurations take turns on the same listener and pool, each round started afresh, order
 # alternating. The main plainmode makes way for them, so this test runs last.
 LEASE_SUBSCRIBER=cust-1 LEASE_CHECKS=
+# The tests that run plainmode alone in two configurations take its listener: the main one makes way.
+stop_main_plainmode() { if [[ -n $PM_PID ]]; then stop_pid "$PM_PID"; PM_PID=""; fi; }
+# `ctl stats --json` of RUN through SOCK into STATS (and $OUT/RUN.stats.json); $3, $4... must be
+# integers in it (STAT_<key> is set to each); dies otherwise.
+ctl_stats() {
+    local run=$1 sock=$2 key value; shift 2
+    STATS=$(nsx "$CONC" "$PLAINMODE" ctl stats --json --control-socket "$sock" 2>&1) || die "$run: ctl stats failed: $STATS"
+    echo "$STATS" >"$OUT/$run.stats.json"
+    for key in "$@"; do
+        value=$(json_get "$STATS" "$key")
+        [[ $value =~ ^[0-9]+$ ]] || die "$run: ctl stats --json has no integer $key: $STATS"
+        printf -v "STAT_$key" '%s' "$value"
+    done
+}
+# Rounds of the rr load through plainmode alone, two configurations alternating (first A, then B;
+# even rounds B first), each run on a freshly started daemon warmed up for 1 s: TEST A B calls
+# TEST_start CFG RUN SOCK (starts the daemon), TEST_warmed CFG RUN SOCK (after the warm-up) and
+# TEST_measured CFG RUN SOCK R (after the measurement); runs are recorded as TEST-CFG.
+alternate_runs() {
+    local test=$1 a=$2 b=$3 r cfg pid run sock=$OUT/$1.sock
+    for ((r = 1; r <= ROUNDS; r++)); do
+        local order=("$a" "$b")
+        ((r % 2 == 0)) && order=("$b" "$a")
+        for cfg in "${order[@]}"; do
+            run=$test-$cfg.$r
+            "${test}_start" "$cfg" "$run" "$sock"
+            pid=$BG_PID
+            warm_rr plainmode "$run"
+            "${test}_warmed" "$cfg" "$run" "$sock"
+            rr_run "$test-$cfg" "$r" plainmode "$pid"
+            running "$pid" || die "plainmode ($run) exited: $(tail -20 "$OUT/$run.log")"
+            "${test}_measured" "$cfg" "$run" "$sock" "$r"
+            stop_pid "$pid"
+        done
+    done
+}
 # The subscriber's active lease in `ctl leases --json` through SOCK, as "ADDRESS PSID N", into LEASE;
 # dies without one. $1 names the run in messages.
 lease_check() {
@@ -440,45 +486,85 @@ print(" ".join("%s PSID %s" % (l["address"], l["psid"]) for l in json.loads(sys.
 }
 if want leases; then
     log "leases: $ROUNDS rounds x ${CPS_SECONDS} s x (SQLite store, memory), subscriber $LEASE_SUBSCRIBER, $CONCURRENCY in flight"
-    stop_pid "$PM_PID"
-    PM_PID=""
+    stop_main_plainmode
     printf '# written by Bench/run-stream-benchmarks.sh (test leases): the load generator'\''s CPE addresses\n%s 198.51.100.2/32 198.51.100.6/32\n' \
         "$LEASE_SUBSCRIBER" >"$OUT/subscribers"
     rm -f "$OUT/state"/leases.sqlite*   # a fresh database: the first SQLite start allocates, later ones restore
-    for ((r = 1; r <= ROUNDS; r++)); do
-        order=(sqlite memory)
-        ((r % 2 == 0)) && order=(memory sqlite)
-        for cfg in "${order[@]}"; do
-            run=leases-$cfg.$r sock=$OUT/leases.sock
-            if [[ $cfg == sqlite ]]; then
-                start_plainmode "$run" "$sock" --subscribers "$OUT/subscribers" --state-dir "$OUT/state"
-            else
-                start_plainmode "$run" "$sock" --subscribers "$OUT/subscribers" --ephemeral-leases
-            fi
-            pid=$BG_PID
-            warm_rr plainmode "$run"
-            lease_check "$run" "$sock"
-            record lease "leases-$cfg" "$r" "$LEASE"
-            rr_run "leases-$cfg" "$r" plainmode "$pid"
-            running "$pid" || die "plainmode ($run) exited: $(tail -20 "$OUT/$run.log")"
-            stats=$(nsx "$CONC" "$PLAINMODE" ctl stats --json --control-socket "$sock" 2>&1) || die "leases ($run): ctl stats failed: $stats"
-            echo "$stats" >"$OUT/$run.stats.json"
-            written=$(json_get "$stats" lease_events_written) failures=$(json_get "$stats" lease_write_failures)
-            [[ $written =~ ^[0-9]+$ && $failures =~ ^[0-9]+$ ]] \
-                || die "leases ($run): ctl stats --json has no lease_events_written/lease_write_failures: $stats"
-            record lease_events_written "leases-$cfg" "$r" "$written"
-            record lease_write_failures "leases-$cfg" "$r" "$failures"
-            if [[ $cfg == sqlite ]]; then
-                ((written >= 1)) || die "leases ($run): the SQLite run did not use the database: lease_events_written is $written, expected >= 1"
-                ((failures == 0)) || die "leases ($run): the SQLite run had $failures failed lease writes (lease_write_failures; $(grep -m1 -i lease "$OUT/$run.log"))"
-                [[ -s $OUT/state/leases.sqlite ]] || die "leases ($run): no $OUT/state/leases.sqlite"
-            else
-                ((written == 0)) || die "leases ($run): --ephemeral-leases wrote $written lease events"
-            fi
-            stop_pid "$pid"
-        done
-    done
+    leases_start() {
+        if [[ $1 == sqlite ]]; then
+            start_plainmode "$2" "$3" --subscribers "$OUT/subscribers" --state-dir "$OUT/state"
+        else
+            start_plainmode "$2" "$3" --subscribers "$OUT/subscribers" --ephemeral-leases
+        fi
+    }
+    leases_warmed() { lease_check "$2" "$3"; record lease "leases-$1" "${2##*.}" "$LEASE"; }
+    leases_measured() {
+        local cfg=$1 run=$2 r=$4 written failures
+        ctl_stats "$run" "$3" lease_events_written lease_write_failures
+        written=$STAT_lease_events_written failures=$STAT_lease_write_failures
+        record lease_events_written "leases-$cfg" "$r" "$written"
+        record lease_write_failures "leases-$cfg" "$r" "$failures"
+        if [[ $cfg == sqlite ]]; then
+            ((written >= 1)) || die "leases ($run): the SQLite run did not use the database: lease_events_written is $written, expected >= 1"
+            ((failures == 0)) || die "leases ($run): the SQLite run had $failures failed lease writes (lease_write_failures; $(grep -m1 -i lease "$OUT/$run.log"))"
+            [[ -s $OUT/state/leases.sqlite ]] || die "leases ($run): no $OUT/state/leases.sqlite"
+        else
+            ((written == 0)) || die "leases ($run): --ephemeral-leases wrote $written lease events"
+        fi
+    }
+    alternate_runs leases sqlite memory
     LEASE_CHECKS="every run listed $LEASE_SUBSCRIBER's lease in ctl leases --json after its warm-up; SQLite runs: lease_events_written >= 1 and lease_write_failures 0 (ctl stats --json), $OUT/state/leases.sqlite present; memory runs: no lease event"
+fi
+
+# ---------------------------------------------------------------- 5. logging: allocation log against none
+# Issue 15: the same rr load through plainmode with the allocation log (LOG_FLAGS, by default
+# every connection's creation and deletion as JSON lines to a file) and without it, each run
+# started afresh, order alternating, the main plainmode out of the way (as for leases). A logging
+# run counts only if it logged: once the load is over, log_records_written must reach 2 x
+# upstream_connected (created + deleted per relayed connection, warm-up included; lease records
+# come on top). When it does not within 10 s, drops or output failures counted by the daemon
+# are reported as the reason (the ratio then measured a log that lost records); with neither,
+# the run fails.
+LOG_CHECKS= LOG_SHORT=
+if want logging; then
+    log "logging: $ROUNDS rounds x ${CPS_SECONDS} s x ($LOG_FLAGS; none), $CONCURRENCY in flight"
+    stop_main_plainmode
+    rm -f "$OUT/allocation.jsonl"
+    if [[ -n $LOG_UDP_SINK ]]; then   # reads and discards, for a UDP output (syslog, IPFIX) in LOG_FLAGS
+        spawn log-sink "$CONC" timeout 3600 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1]))); print("READY", flush=True)
+while True: s.recv(65536)' "$LOG_UDP_SINK"
+        wait_for 10 grep -q READY "$OUT/log-sink.log" || die "logging: the UDP sink on 127.0.0.1:$LOG_UDP_SINK did not start: $(cat "$OUT/log-sink.log")"
+    fi
+    logging_start() {
+        # Leases in $OUT/state as in the cps test (never the default /var/lib/plainmode).
+        # shellcheck disable=SC2086
+        if [[ $1 == log ]]; then start_plainmode "$2" "$3" --state-dir "$OUT/state" $LOG_FLAGS; else start_plainmode "$2" "$3" --state-dir "$OUT/state"; fi
+    }
+    logging_warmed() { :; }
+    logging_measured() {
+        local cfg=$1 run=$2 sock=$3 r=$4 i
+        for ((i = 0; i < 50; i++)); do   # the logging thread catches up (and the relay closes the last flows)
+            ctl_stats "$run" "$sock" upstream_connected log_records_written log_records_dropped log_output_failures
+            [[ $cfg == none ]] || ((STAT_log_records_written >= 2 * STAT_upstream_connected)) && break
+            sleep 0.2
+        done
+        record upstream_connected "logging-$cfg" "$r" "$STAT_upstream_connected"
+        record log_records_written "logging-$cfg" "$r" "$STAT_log_records_written"
+        record log_records_dropped "logging-$cfg" "$r" "$STAT_log_records_dropped"
+        record log_output_failures "logging-$cfg" "$r" "$STAT_log_output_failures"
+        if [[ $cfg == none ]]; then
+            ((STAT_log_records_written == 0)) || die "logging ($run): without logging flags, $STAT_log_records_written records were written"
+        elif ((STAT_log_records_written < 2 * STAT_upstream_connected)); then
+            local short="$run: $STAT_log_records_written records written for $STAT_upstream_connected connections (expected >= $((2 * STAT_upstream_connected))): $STAT_log_records_dropped dropped (queue full), $STAT_log_output_failures output failures"
+            ((STAT_log_records_dropped + STAT_log_output_failures > 0)) \
+                || die "logging ($short; nothing counted as lost: does LOG_FLAGS='$LOG_FLAGS' log sessions? See $OUT/$run.log"
+            LOG_SHORT+="$short; "
+            echo "   NOTE $short" >&2
+        fi
+    }
+    alternate_runs logging log none
+    LOG_CHECKS="logging runs: log_records_written >= 2 x upstream_connected (ctl stats --json, polled up to 10 s after the load) unless reported below; runs without flags: no record written"
 fi
 
 # ---------------------------------------------------------------- report
@@ -486,12 +572,12 @@ for ns in "$CPE" "$CONC" "$SRV"; do   # kernel counters and interface drops, for
     { NSTAT_HISTORY=$OUT/nstat.$ns nsx "$ns" nstat -asz; nsx "$ns" ip -s link; } >"$OUT/diag-${ns#"$PREFIX"-}.txt" 2>&1 || true
 done
 [[ -n $PM_PID ]] && { nsx "$CONC" "$PLAINMODE" ctl stats --control-socket "$OUT/conc.sock" >"$OUT/plainmode-stats.txt" 2>&1 || true; }
-PM_LOG_PROBLEMS=$(cat "$OUT"/concentrator.log "$OUT"/leases-*.log 2>/dev/null | grep -c -E ' (warning|error|critical) ' || true)
+PM_LOG_PROBLEMS=$(cat "$OUT"/concentrator.log "$OUT"/leases-*.log "$OUT"/logging-*.log 2>/dev/null | grep -c -E ' (warning|error|critical) ' || true)
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 ELAPSED=$(($(date +%s) - T_START))
 export SS_SEEN TESTS PLAINMODE_ARGS RAW HA_VERSION COMMIT DIRTY N NOTE_N THREADS STREAMS GIGABYTES ROUNDS CPS_SECONDS CONCURRENCY \
     CLIENT_THREADS LOAD_BEFORE LOAD_AFTER ELAPSED FDLIMIT GOODPUT_CAP GOODPUT_JOIN CPS_CAP CPS_FB \
-    PM_LOG_PROBLEMS HAPROXY_SPLICE LEASE_SUBSCRIBER LEASE_CHECKS DEFAULT_TESTS
+    PM_LOG_PROBLEMS HAPROXY_SPLICE LEASE_SUBSCRIBER LEASE_CHECKS DEFAULT_TESTS LOG_FLAGS LOG_CHECKS LOG_SHORT
 python3 - >"$OUT/results.txt" <<'EOF'
 import os, statistics, datetime, platform
 E = os.environ
@@ -586,23 +672,39 @@ if {"goodput", "cps", "memory"} & set(tests):
     if E["SS_SEEN"]:
         print("ss -Mtni in the concentrator namespace mid-transfer (round 1): " + E["SS_SEEN"].rstrip("; "))
 
+def compare(a, b, a_name, b_name, target, extra):
+    """Medians of two alternating plainmode configurations, ratio a/b against the target, per run."""
+    rows_ab = [r for r in rows if r[0].startswith("conn_") or r[0].endswith("_per_1000_conn")]
+    ab_table = []
+    for metric, label, d, better, _ in rows_ab:
+        q, m = med(metric, a), med(metric, b)
+        ab_table.append([label, fmt(q, d), fmt(m, d), f"{q / m:.3f}x" if q is not None and m else "-", BETTER[better]])
+    show_table(["metric", a_name, b_name, f"{a_name}/{b_name}", "better"], ab_table)
+    qa, qb = raw.get(("conn_per_s", a), []), raw.get(("conn_per_s", b), [])
+    q, m = med("conn_per_s", a), med("conn_per_s", b)
+    if q is not None and m:
+        pairs = [x / y for x, y in zip(qa, qb) if y]
+        print(f"connections/s {a_name} / {b_name} = {q / m:.3f} (target >= {target}: {'met' if q / m >= target else 'NOT MET'}); "
+              f"per-round ratios: median {statistics.median(pairs):.3f}, {min(pairs):.3f}-{max(pairs):.3f}; "
+              f"connections/s per run {min(qa):,.0f}-{max(qa):,.0f} ({a_name}), {min(qb):,.0f}-{max(qb):,.0f} ({b_name}). Per run:")
+    per_run(("conn_per_s", "relay_cpu_ms_per_1000_conn", "conn_failed") + extra, (a, b))
+
 if "leases" in tests:
     print()
     print(f"leases (issue 14): new connections/s for an existing subscriber ({E['LEASE_SUBSCRIBER']}: 198.51.100.2/32 198.51.100.6/32), "
           f"plainmode with the SQLite lease store (--state-dir) against memory only (--ephemeral-leases); {E['ROUNDS']} x "
           f"{E['CPS_SECONDS']} s each, restarted and warmed up per run, order alternating; medians")
-    lease_rows = [r for r in rows if r[0].startswith("conn_") or r[0].endswith("_per_1000_conn")]
-    lease_table = []
-    for metric, label, d, better, _ in lease_rows:
-        q, m = med(metric, "leases-sqlite"), med(metric, "leases-memory")
-        lease_table.append([label, fmt(q, d), fmt(m, d), f"{q / m:.3f}x" if q is not None and m else "-", BETTER[better]])
-    show_table(["metric", "SQLite", "memory", "SQLite/memory", "better"], lease_table)
-    q, m = med("conn_per_s", "leases-sqlite"), med("conn_per_s", "leases-memory")
-    if q is not None and m:
-        print(f"connections/s SQLite / memory = {q / m:.3f} (target >= 0.95: {'met' if q / m >= 0.95 else 'NOT MET'}). Per run:")
-    per_run(("conn_per_s", "relay_cpu_ms_per_1000_conn", "conn_failed", "lease", "lease_events_written", "lease_write_failures"),
-            ("leases-sqlite", "leases-memory"))
+    compare("leases-sqlite", "leases-memory", "SQLite", "memory", 0.95, ("lease", "lease_events_written", "lease_write_failures"))
     print("checks: " + E["LEASE_CHECKS"])
+if "logging" in tests:
+    print()
+    print(f"logging (issue 15): new connections/s through plainmode with the allocation log ({E['LOG_FLAGS']}) against without; "
+          f"{E['ROUNDS']} x {E['CPS_SECONDS']} s each, restarted and warmed up per run, order alternating; medians")
+    compare("logging-log", "logging-none", "logging", "none", 0.90,
+            ("upstream_connected", "log_records_written", "log_records_dropped", "log_output_failures"))
+    print("checks: " + E["LOG_CHECKS"])
+    if E["LOG_SHORT"]:
+        print("NOTE: logging runs that lost records (the ratio measured a log that dropped or failed): " + E["LOG_SHORT"].rstrip("; "))
 print(f"plainmode log warnings/errors: {E['PM_LOG_PROBLEMS']}")
 EOF
 cat "$OUT/results.txt"
