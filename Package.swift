@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "BindingState", targets: ["BindingState"]),
         // For Bench's logger throughput benchmark (LogBenchmarks).
         .library(name: "AllocationLog", targets: ["AllocationLog"]),
+        .library(name: "IPFIX", targets: ["IPFIX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,6 +40,8 @@ let package = Package(
         .target(name: "PortSets", swiftSettings: strict),
         // PCP messages (RFC 6887) with the PORT_SET option (RFC 7753).
         .target(name: "PCP", dependencies: ["WireFormat"], swiftSettings: strict),
+        // IPFIX messages (RFC 7011) carrying RFC 8158 NAT events; PSID port sets as port blocks.
+        .target(name: "IPFIX", dependencies: ["WireFormat", "PortSets"], swiftSettings: strict),
         // Per-thread event counters (relaxed atomics) that the control socket sums.
         .target(name: "Counters", swiftSettings: strict),
         // Port-set leases and binding tables shared by the stream and packet planes.
@@ -62,6 +65,12 @@ let package = Package(
         .target(
             name: "Syscalls",
             dependencies: ["CSyscalls", "WireFormat", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
+        // The NAT event log sent off the box: the IPFIX exporter's UDP socket, template timer and counts.
+        .target(
+            name: "ExportLog",
+            dependencies: ["IPFIX", "Syscalls", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         // The TCP relay of both roles: listeners, PM block, upstream connect, splice loops.
@@ -132,6 +141,9 @@ let package = Package(
         ),
 
         // The testbed's one-way delay (this kernel has no netem): holds an NFQUEUE queue's packets.
+        // Sends a fixed set of NAT events for two subscribers to an IPFIX collector (the collector tests).
+        .executableTarget(name: "ipfix-send", dependencies: ["ExportLog", "IPFIX", "PortSets", "WireFormat", "Syscalls"],
+                          path: "Tests/Tools/ipfix-send", swiftSettings: strict),
         .executableTarget(name: "delay-line", dependencies: ["NetfilterQueue"], path: "Tests/Tools/delay-line", swiftSettings: strict),
 
         .target(name: "FuzzSupport", path: "Tests/Fuzz/FuzzSupport"),
@@ -147,6 +159,9 @@ let package = Package(
         .testTarget(name: "PlainModeTests", dependencies: ["PlainMode", "WireFormat", "TestSupport"]),
         .testTarget(name: "PortSetsTests", dependencies: ["PortSets", "TestSupport"]),
         .testTarget(name: "PCPTests", dependencies: ["PCP", "WireFormat", "TestSupport"]),
+        .testTarget(name: "IPFIXTests", dependencies: ["IPFIX", "PortSets", "WireFormat"]),
+        // Real collectors (Debian's nfcapd/nfdump and tshark) in a network namespace; needs root.
+        .testTarget(name: "ExportLogTests", dependencies: ["ExportLog", "IPFIX", "Syscalls", "WireFormat", "ipfix-send"]),
         .testTarget(name: "BindingStateTests", dependencies: ["BindingState", "WireFormat", "PortSets", "TestSupport"]),
         .testTarget(name: "LeaseStoreTests", dependencies: ["LeaseStore", "BindingState", "WireFormat", "Syscalls",
                                                             .product(name: "GRDB", package: "GRDB.swift")]),

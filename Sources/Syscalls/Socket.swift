@@ -17,6 +17,13 @@ public struct Socket: Hashable, Sendable {
         return Socket(rawValue: try retryingEINTR { Glibc.socket(family, type, protocolNumber) })
     }
 
+    /// A non-blocking, close-on-exec datagram socket: UDP (`AF_INET`/`AF_INET6`: the IPFIX and syslog
+    /// exporters, connected to their collectors) or `AF_UNIX` (the local syslog socket, /dev/log).
+    public static func datagram(family: Int32) throws(Errno) -> Socket {
+        let type = Int32(SOCK_DGRAM.rawValue) | PLAINMODE_SOCK_NONBLOCK | PLAINMODE_SOCK_CLOEXEC
+        return Socket(rawValue: try retryingEINTR { Glibc.socket(family, type, 0) })
+    }
+
     /// A non-blocking UDP socket bound to `source`, which need not be local (IP_TRANSPARENT /
     /// IPV6_TRANSPARENT, CAP_NET_ADMIN): datagrams sent through it come from `source`. Several
     /// may share one source (SO_REUSEADDR). Never fragments (DF; too big is EMSGSIZE).
@@ -38,13 +45,6 @@ public struct Socket: Hashable, Sendable {
             throw error
         }
         return socket
-    }
-
-    /// A non-blocking datagram socket: `AF_INET`/`AF_INET6` for UDP, `AF_UNIX` for a local
-    /// datagram service such as /dev/log (connect it with `connect(to:)` / `connectUnix(path:)`).
-    public static func datagram(family: Int32) throws(Errno) -> Socket {
-        let type = Int32(SOCK_DGRAM.rawValue) | PLAINMODE_SOCK_NONBLOCK | PLAINMODE_SOCK_CLOEXEC
-        return Socket(rawValue: try retryingEINTR { Glibc.socket(family, type, 0) })
     }
 
     /// A blocking Unix stream socket (the control socket).
