@@ -55,7 +55,7 @@ let package = Package(
         // The allocation log: lease, exhaustion and session records through one queue and thread to its outputs.
         .target(
             name: "AllocationLog",
-            dependencies: ["BindingState", "WireFormat", "PortSets", "Syscalls", "Counters",
+            dependencies: ["BindingState", "WireFormat", "PortSets", "Syscalls", "Counters", "IPFIX", "ExportLog",
                            .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
