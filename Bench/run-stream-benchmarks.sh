@@ -27,10 +27,10 @@
 # (swift build; 0 uses the existing binary), PREFIX=pmbench (namespace prefix),
 # OUT=Bench/.build/stream-bench, TESTS="goodput cps memory" (a subset runs only those; "leases"
 # adds test 4, "logging" test 5),
-# LOG_FLAGS (test 5's logging flags, default "--log-sessions --log-json $OUT/allocation.jsonl";
-# any concentrator flags, e.g. "--log-sessions --log-ipfix 127.0.0.1:4739" once the daemon has
-# IPFIX), LOG_UDP_SINK (a UDP port on 127.0.0.1 in the concentrator namespace where test 5 runs a
-# sink that reads and discards datagrams, for a UDP output in LOG_FLAGS; unset: none),
+# LOG_FLAGS (test 5's logging flags, default "--log-sessions --log-ipfix 127.0.0.1:4739", the
+# issue's; any concentrator flags, e.g. "--log-sessions --log-json $OUT/allocation.jsonl"),
+# LOG_UDP_SINK (a UDP port on 127.0.0.1 in the concentrator namespace where test 5 runs a sink
+# that reads and discards datagrams, for a UDP output in LOG_FLAGS; default 4739, empty: none),
 # PLAINMODE_ARGS (extra flags for plainmode concentrator, e.g. "--pipe-size 1048576"; the
 # table then no longer shows the default configuration).
 #
@@ -79,8 +79,8 @@ DEFAULT_TESTS="goodput cps memory"
 TESTS=${TESTS:-$DEFAULT_TESTS}
 PLAINMODE_ARGS=${PLAINMODE_ARGS:-}
 OUT=${OUT:-$here/.build/stream-bench}
-LOG_FLAGS=${LOG_FLAGS:---log-sessions --log-json $OUT/allocation.jsonl}
-LOG_UDP_SINK=${LOG_UDP_SINK:-}
+LOG_FLAGS=${LOG_FLAGS:---log-sessions --log-ipfix 127.0.0.1:4739}
+LOG_UDP_SINK=${LOG_UDP_SINK-4739}
 SCRATCH=$repo/.build-bench-stream
 BENCH_NAME=stream-bench
 # shellcheck source=Bench/bench-lib.sh
@@ -518,7 +518,7 @@ fi
 
 # ---------------------------------------------------------------- 5. logging: allocation log against none
 # Issue 15: the same rr load through plainmode with the allocation log (LOG_FLAGS, by default
-# every connection's creation and deletion as JSON lines to a file) and without it, each run
+# every connection's creation and deletion as IPFIX NAT44 session records to a UDP sink) and without it, each run
 # started afresh, order alternating, the main plainmode out of the way (as for leases). A logging
 # run counts only if it logged: once the load is over, log_records_written must reach 2 x
 # upstream_connected (created + deleted per relayed connection, warm-up included; lease records

@@ -127,6 +127,7 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, @unchecke
     // MARK: the logging thread
 
     private func run() {
+        let formatsText = outputs.contains { $0.readsText }
         var failing = [Bool](repeating: false, count: outputs.count)
         let heldLeases = lock.withLock { self.heldLeases }
         announce(heldLeases, to: Array(outputs.indices), failing: &failing)
@@ -142,7 +143,8 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, @unchecke
             }
             for output in outputs { output.tick() }
             if !batch.isEmpty {
-                write(batch.map(formatter.entry(for:)), heldLeases, to: Array(outputs.indices), failing: &failing)
+                let entries = formatsText ? batch.map(formatter.entry(for:)) : batch.map(LogEntry.unformatted)
+                write(entries, heldLeases, to: Array(outputs.indices), failing: &failing)
                 lock.withLock {
                     settledTotal += UInt64(batch.count)
                     lock.broadcast(.progress)

@@ -27,6 +27,8 @@ public final class IPFIXOutput: LogOutput {
 
     public func tick() { exporter.tick() }
 
+    public var readsText: Bool { false }
+
     public func write(_ entries: [LogEntry]) -> Bool {
         let records = entries.flatMap { entry in entry.record.map(natEvents) ?? [] }
         guard !records.isEmpty else { return true }

@@ -24,6 +24,11 @@ public struct LogEntry: Sendable {
         self.record = record
     }
 
+    /// The record alone, without text fields, for outputs that encode records themselves.
+    public static func unformatted(_ record: LogRecord) -> LogEntry {
+        LogEntry(time: record.time, event: "", fields: [], record: record)
+    }
+
     /// The field called `name`, if present.
     public func value(_ name: String) -> Value? {
         fields.first { $0.name == name }?.value

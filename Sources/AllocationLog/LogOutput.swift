@@ -11,10 +11,14 @@ public protocol LogOutput: AnyObject {
     func write(_ entries: [LogEntry]) -> Bool
     /// Called about once a second, records or not (IPFIX re-sends its templates on a timer).
     func tick()
+    /// Whether it reads the entries' text fields; an output that encodes the records itself
+    /// (IPFIX) spares the logging thread the formatting when it is the only one.
+    var readsText: Bool { get }
 }
 
 extension LogOutput {
     public func tick() {}
+    public var readsText: Bool { true }
 }
 
 /// `--log-json PATH` (`-` for standard output): one JSON object per line, appended.

@@ -192,3 +192,43 @@ extension AllocationLogTests {
         #expect(stats["upstream_connected"] == 60, "\(stats)")
     }
 }
+
+extension AllocationLogTests {
+    /// The lease database stays the record of truth: a collector that was unreachable gets every
+    /// lease in force first when it takes records again, and a restarted concentrator announces
+    /// the leases it restored.
+    @Test func leasesAreAnnouncedAgainToARecoveredCollectorAndAfterARestart() async throws {
+        try await Testbed.with("announce", rate: nil) { bed in try Self.announcements(bed) }
+    }
+
+    static func announcements(_ bed: Testbed) throws {
+        try bed.startServer(port: 8086, arguments: ["--mode", "echo"])
+        let json = bed.directory.appendingPathComponent("allocation.jsonl").path
+        let flags = ["--log-syslog", "udp://203.0.113.1:5515", "--log-json", json, "--log-sessions"]
+        let first = try bed.startConcentrator(flags)
+        // Nothing listens on 5515 yet: after the first datagram the kernel's port unreachable
+        // makes the next sends fail.
+        for _ in 0..<3 { _ = try SubscriberLeaseTests.portSet(bed, from: "198.51.100.2") }
+        let failures = bed.waitFor(5) { ((try? bed.stats())?["log_output_failures"] ?? 0) > 0 }
+        let stats = try bed.stats()
+        #expect(failures, "\(stats)")
+        let lease = try #require(jsonLines(json).first { $0["event"] as? String == "lease_allocated" })
+        let address = try #require(lease["address"] as? String)
+
+        try bed.spawn("syslog", in: bed.conc, ["python3", "\(Testbed.tools)/syslog_sink.py", "--listen", "203.0.113.1",
+                                               "--port", "5515", "--lifetime", "120"])
+        #expect(bed.waitFor(10) { bed.log("syslog").contains("READY") })
+        _ = try SubscriberLeaseTests.portSet(bed, from: "198.51.100.2")
+        let announced = bed.waitFor(5) { bed.log("syslog").contains("event=\\\"lease_held\\\"") }
+        #expect(announced, "the recovered collector got no lease_held: \(bed.log("syslog"))")
+        #expect(bed.log("syslog").contains("address=\\\"\(address)\\\""), "\(bed.log("syslog"))")
+        #expect(((try? bed.stats())?["log_leases_announced"] ?? 0) >= 1)
+
+        try bed.stop(first)
+        try bed.startConcentrator(flags)
+        let restored = bed.waitFor(5) {
+            jsonLines(json).contains { $0["event"] as? String == "lease_held" && $0["address"] as? String == address }
+        }
+        #expect(restored, "no lease_held after the restart: \(jsonLines(json).suffix(3))")
+    }
+}
