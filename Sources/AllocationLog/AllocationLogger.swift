@@ -73,11 +73,11 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, @unchecke
     // MARK: producers (any thread)
 
     public func record(_ event: LeaseEvent) {
-        enqueue(LogRecord(.lease(event), time: UTCTime.nowMilliseconds()))
+        enqueue(LogRecord(.lease(event), time: WallClock.nowMilliseconds()))
     }
 
     public func exhausted(_ event: ExhaustionEvent) {
-        let now = UTCTime.nowMilliseconds()
+        let now = WallClock.nowMilliseconds()
         let key = ExhaustionKey(subscriber: event.subscriber, kind: event.kind)
         let fresh = lastExhaustion.withLock { last -> Bool in
             if let previous = last[key], now - previous < 10_000 { return false }
@@ -90,7 +90,7 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, @unchecke
     }
 
     public func record(_ event: SessionEvent) {
-        enqueue(LogRecord(.session(event), time: UTCTime.nowMilliseconds()))
+        enqueue(LogRecord(.session(event), time: WallClock.nowMilliseconds()))
     }
 
     private func enqueue(_ record: LogRecord) {
@@ -178,7 +178,7 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, @unchecke
     }
 
     private func announce(_ heldLeases: () -> [(SubscriberID, IPv4Address, UInt16)], to indices: [Int], failing: inout [Bool]) {
-        let now = UTCTime.nowMilliseconds()
+        let now = WallClock.nowMilliseconds()
         let entries = heldLeases().map { formatter.entry(for: LogRecord(.held(subscriber: $0.0, address: $0.1, psid: $0.2), time: now)) }
         for index in indices {
             guard !entries.isEmpty else {

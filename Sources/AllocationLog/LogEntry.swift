@@ -1,3 +1,5 @@
+import Syscalls
+
 /// One formatted log record: when, what, and its fields in a fixed order. Built once on the
 /// logging thread; each output renders it its own way.
 public struct LogEntry: Sendable {
@@ -38,7 +40,7 @@ public struct LogEntry: Sendable {
 extension LogEntry {
     /// One JSON object on one line: {"time":"...","time_ms":...,"event":"...",...}.
     public var jsonLine: String {
-        var parts = ["\"time\":\(Self.quoted(UTCTime.text(milliseconds: time)))", "\"time_ms\":\(time)",
+        var parts = ["\"time\":\(Self.quoted(WallClock.text(milliseconds: time)))", "\"time_ms\":\(time)",
                      "\"event\":\(Self.quoted(event))"]
         for (name, value) in fields {
             let rendered: String = switch value {

@@ -68,7 +68,7 @@ public final class SyslogOutput: LogOutput {
             parameters.append("\(name)=\"\(Self.escaped(text))\"")
         }
         let messageID = entry.event.uppercased().replacingUnderscores()
-        return "<\(Self.priority)>1 \(UTCTime.text(milliseconds: entry.time)) \(hostname) plainmode \(processID) \(messageID) "
+        return "<\(Self.priority)>1 \(WallClock.text(milliseconds: entry.time)) \(hostname) plainmode \(processID) \(messageID) "
             + "[\(Self.structuredDataID) \(parameters.joined(separator: " "))] \(entry.event)"
     }
 

@@ -1,7 +1,7 @@
 public import BindingState
 public import Counters
 import Glibc
-import Syscalls
+public import Syscalls
 
 /// What the lease journal counts (`ctl stats` keys).
 public enum LeaseJournalCounter: Int, CounterName {
@@ -66,7 +66,7 @@ public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
         database: LeaseDatabase,
         capacity: Int = 65536,
         minimumBatchInterval: Duration = .milliseconds(10),
-        clock: @escaping @Sendable () -> Int64 = LeaseJournal.wallClockMilliseconds
+        clock: @escaping @Sendable () -> Int64 = { WallClock.nowMilliseconds() }
     ) {
         precondition(capacity > 0, "a lease journal needs room for at least one event")
         self.database = database
@@ -79,13 +79,6 @@ public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
         state = State(pending: pending)
         let thread = OSThread.start(name: "lease-journal") { self.runWriter() }
         lock.withLock { state.thread = thread }
-    }
-
-    /// Wall-clock UTC time in milliseconds since the Unix epoch (CLOCK_REALTIME).
-    @Sendable public static func wallClockMilliseconds() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
     }
 
     /// Queues the event with the current time; drops and counts it when the queue is full.

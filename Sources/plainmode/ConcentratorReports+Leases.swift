@@ -2,6 +2,7 @@ import BindingState
 import Glibc
 import LeaseStore
 import PortSets
+import Syscalls
 import WireFormat
 
 /// `ctl leases` and `ctl subscriber ID`: the lease database (the record of truth) joined with
@@ -33,9 +34,9 @@ extension ConcentratorReports {
         var lines = ["\(records.filter(\.isActive).count) leases held, \(records.filter { !$0.isActive }.count) released"]
         for r in records {
             let counts = live["\(r.address)/\(r.psid)"]
-            let state = r.end.map { "released \(utcText($0))" }
+            let state = r.end.map { "released \(WallClock.text(milliseconds: $0))" }
                 ?? "held; tcp \(counts?.tcpPortsInUse ?? 0), udp \(counts?.udpPortsInUse ?? 0) in use, \(counts?.portsHeld ?? 0) ports held"
-            lines.append("  \(r.address) PSID \(r.psid) [\(portsText(geometry, r.psid))]: \(r.subscriber), since \(utcText(r.start)), last use \(utcText(r.lastUse)); \(state)")
+            lines.append("  \(r.address) PSID \(r.psid) [\(portsText(geometry, r.psid))]: \(r.subscriber), since \(WallClock.text(milliseconds: r.start)), last use \(WallClock.text(milliseconds: r.lastUse)); \(state)")
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -80,14 +81,4 @@ extension ConcentratorReports {
         return ranges.count <= 6 ? ranges.joined(separator: " ") : (ranges.prefix(3) + ["..."] + ranges.suffix(2)).joined(separator: " ")
     }
 
-    /// UTC milliseconds as "2026-12-07T01:02:03.456Z".
-    static func utcText(_ milliseconds: Int64) -> String {
-        var seconds = time_t(milliseconds / 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        let millis = Int(milliseconds % 1000)
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))."
-            + String(repeating: "0", count: 3 - String(millis).count) + "\(millis)Z"
-    }
 }

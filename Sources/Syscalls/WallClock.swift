@@ -1,12 +1,18 @@
 import Glibc
 
-/// Wall-clock time as logs carry it: UTC milliseconds since the Unix epoch, and RFC 3339 text.
-public enum UTCTime {
+/// Wall-clock time (CLOCK_REALTIME) as the lease store, the allocation log and IPFIX carry it:
+/// UTC milliseconds since the Unix epoch, seconds for IPFIX headers, and RFC 3339 text.
+public enum WallClock {
     /// Now (CLOCK_REALTIME), in milliseconds.
     public static func nowMilliseconds() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+
+    /// Seconds since the Unix epoch, mod 2^32 (an IPFIX message header's Export Time).
+    public static func unixSeconds() -> UInt32 {
+        UInt32(truncatingIfNeeded: nowMilliseconds() / 1000)
     }
 
     /// "2026-12-07T01:02:03.456Z" (RFC 3339, as RFC 5424 timestamps want it).
