@@ -28,10 +28,10 @@ public enum AllocationLogCounter: Int, CounterName {
     }
 }
 
-/// The allocation log's queue and thread. The allocator (`LeaseEventSink`) and the relay loops
-/// (`SessionEventSink`) only stamp the time and append under a short lock; one thread formats
+/// The allocation log's queue and thread. The allocator (`LeaseEventSink`), the relay loops
+/// (`SessionEventSink`) and the PCP mappings (`MappingEventSink`) only stamp the time and append under a short lock; one thread formats
 /// and writes. A full queue drops the record and counts it.
-public final class AllocationLogger: LeaseEventSink, SessionEventSink, @unchecked Sendable {
+public final class AllocationLogger: LeaseEventSink, SessionEventSink, MappingEventSink, @unchecked Sendable {
     public let counters = AtomicCounters<AllocationLogCounter>()
     private let formatter: LogFormatter
     private let outputs: [any LogOutput]
@@ -91,6 +91,10 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, @unchecke
 
     public func record(_ event: SessionEvent) {
         enqueue(LogRecord(.session(event), time: WallClock.nowMilliseconds()))
+    }
+
+    public func record(_ event: MappingEvent) {
+        enqueue(LogRecord(.mapping(event), time: WallClock.nowMilliseconds()))
     }
 
     private func enqueue(_ record: LogRecord) {

@@ -8,7 +8,8 @@ import WireFormat
 /// `--log-ipfix HOST:PORT`: the allocation log as RFC 8158 NAT events over IPFIX (RFC 7011, UDP):
 /// a lease is one port block allocation (natEvent 16) or de-allocation (17) record per contiguous
 /// block of its PSID set; exhaustion is NAT addresses exhausted (3) or quota exceeded (13); with
-/// --log-sessions, NAT44 session create (4) and delete (5). Templates go at start, every
+/// --log-sessions, NAT44 session create (4) and delete (5); a PCP mapping is one NAT44 BIB create
+/// (8) or delete (9) record per mapped port. Templates go at start, every
 /// 60 s and after a failed send (the exporter's timer, driven by `tick`).
 public final class IPFIXOutput: LogOutput {
     public let name = "ipfix"
@@ -66,6 +67,20 @@ public final class IPFIXOutput: LogOutput {
                                              poolAddress: pool, poolPort: event.external.port, destination: destination,
                                              destinationPort: event.remote.port)
             return [event.kind == .created ? .sessionCreated(session) : .sessionDeleted(session)]
+        case .mapping(let event):
+            // A renewal changes no port: only creation and removal are BIB events.
+            guard event.kind != .renewed else { return [] }
+            let mapping = event.mapping
+            let cpe: CPEAddress = switch mapping.cpeAddress {
+            case .v4(let address): .v4(address)
+            case .v6(let address): .v6(address)
+            }
+            return mapping.externalPorts.map { port in
+                let binding = BindingEvent(time: time, protocolNumber: mapping.transport.rawValue, cpe: cpe,
+                                           internalPort: mapping.internalPort &+ (port &- mapping.externalPorts.lowerBound),
+                                           poolAddress: mapping.externalAddress, poolPort: port)
+                return event.kind == .created ? .bindingCreated(binding) : .bindingDeleted(binding)
+            }
         }
     }
 

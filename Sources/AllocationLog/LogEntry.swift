@@ -13,7 +13,8 @@ public struct LogEntry: Sendable {
     /// UTC milliseconds since the Unix epoch.
     public var time: Int64
     /// "lease_allocated", "lease_renewed", "lease_released", "lease_held", "pool_exhausted",
-    /// "port_set_exhausted", "session_created", "session_deleted".
+    /// "port_set_exhausted", "session_created", "session_deleted", "mapping_created", "mapping_renewed",
+    /// "mapping_deleted", "mapping_expired".
     public var event: String
     public var fields: [(name: String, value: Value)]
     /// The record it was made from, for outputs that encode fields themselves (IPFIX).

@@ -1,5 +1,6 @@
 public import BindingState
 public import PortSets
+import Syscalls
 import WireFormat
 
 /// Turns records into entries on the logging thread: every lease entry carries the subscriber,
@@ -47,6 +48,23 @@ public struct LogFormatter: Sendable {
                        ("external", .text(event.external.description)),
                        ("remote", .text(event.remote.description))]
             return LogEntry(time: record.time, event: "session_" + event.kind.rawValue, fields: fields)
+        case .mapping(let event):
+            let mapping = event.mapping
+            var fields = subscriberFields(mapping.subscriber)
+            let ports = mapping.externalPorts
+            let lastInternal = mapping.internalPort &+ (ports.upperBound &- ports.lowerBound)
+            fields += [("protocol", .text(mapping.transport.description)),
+                       ("address", .text(mapping.externalAddress.description)),
+                       ("ports", .text("\(ports.lowerBound)-\(ports.upperBound)")),
+                       ("port_count", .number(Int64(ports.count))),
+                       ("internal_address", .text(mapping.internalAddress.description)),
+                       ("internal_ports", .text("\(mapping.internalPort)-\(lastInternal)")),
+                       ("cpe_address", .text(mapping.cpeAddress.description)),
+                       ("expires", .text(WallClock.text(milliseconds: mapping.expires)))]
+            if !mapping.filters.isEmpty {
+                fields.append(("filters", .list(mapping.filters.map { "\($0.prefix) port \($0.port)" })))
+            }
+            return LogEntry(time: record.time, event: "mapping_" + event.kind.rawValue, fields: fields)
         }
     }
 

@@ -10,6 +10,8 @@ public struct LogRecord: Sendable {
         case held(subscriber: SubscriberID, address: IPv4Address, psid: UInt16)
         case exhausted(ExhaustionEvent)
         case session(SessionEvent)
+        /// A PCP mapping made, renewed, deleted or lapsed.
+        case mapping(MappingEvent)
     }
 
     public var event: Event

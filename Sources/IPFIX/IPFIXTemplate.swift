@@ -41,6 +41,11 @@ extension IPFIXTemplate {
         .destinationIPv4Address, .destinationTransportPort,
     ]
 
+    /// RFC 8158 section 4.4's NAT44 BIB fields after the source address.
+    private static let bindingTail: [IPFIXInformationElement] = [
+        .sourceTransportPort, .postNATSourceIPv4Address, .postNAPTSourceTransportPort,
+    ]
+
     /// Port block allocation / de-allocation of a CPE reached over IPv4.
     public static let portBlockIPv4 = IPFIXTemplate(id: 256, fields: timeAndEvent + [.sourceIPv4Address] + portBlock)
     /// Port block allocation / de-allocation of a CPE reached over IPv6.
@@ -60,9 +65,14 @@ extension IPFIXTemplate {
     /// NAT44 session create / delete of a CPE reached over IPv6.
     public static let sessionIPv6 = IPFIXTemplate(id: 263, fields: timeAndEvent + [.protocolIdentifier, .sourceIPv6Address] + sessionTail)
 
+    /// NAT44 BIB create / delete (a PCP mapping's port) of a CPE reached over IPv4.
+    public static let bindingIPv4 = IPFIXTemplate(id: 264, fields: timeAndEvent + [.protocolIdentifier, .sourceIPv4Address] + bindingTail)
+    /// NAT44 BIB create / delete of a CPE reached over IPv6.
+    public static let bindingIPv6 = IPFIXTemplate(id: 265, fields: timeAndEvent + [.protocolIdentifier, .sourceIPv6Address] + bindingTail)
+
     /// Every template plainmode exports, in id order: what `templatesMessage` announces.
     public static let all: [IPFIXTemplate] = [
         portBlockIPv4, portBlockIPv6, addressesExhausted, portsExhausted,
-        quotaExceededIPv4, quotaExceededIPv6, sessionIPv4, sessionIPv6,
+        quotaExceededIPv4, quotaExceededIPv6, sessionIPv4, sessionIPv6, bindingIPv4, bindingIPv6,
     ]
 }

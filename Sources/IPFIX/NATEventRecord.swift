@@ -74,6 +74,28 @@ public struct SessionEvent: Hashable, Sendable {
     }
 }
 
+/// One mapped port made or removed (RFC 8158 "NAT44 BIB create / delete"): a PCP mapping of n
+/// ports is n records. The source is the CPE, as in session records, so a record names the subscriber.
+public struct BindingEvent: Hashable, Sendable {
+    public var time: UInt64
+    public var protocolNumber: UInt8
+    /// The CPE the mapping forwards to (sourceIPv4/IPv6Address) and the internal port (sourceTransportPort).
+    public var cpe: CPEAddress
+    public var internalPort: UInt16
+    /// The mapped pool address and port (postNATSourceIPv4Address, postNAPTSourceTransportPort).
+    public var poolAddress: IPv4Address
+    public var poolPort: UInt16
+
+    public init(time: UInt64, protocolNumber: UInt8, cpe: CPEAddress, internalPort: UInt16, poolAddress: IPv4Address, poolPort: UInt16) {
+        self.time = time
+        self.protocolNumber = protocolNumber
+        self.cpe = cpe
+        self.internalPort = internalPort
+        self.poolAddress = poolAddress
+        self.poolPort = poolPort
+    }
+}
+
 /// One NAT event plainmode exports; each case is one data record under one fixed template.
 public enum NATEventRecord: Hashable, Sendable {
     case portBlockAllocated(PortBlockEvent)
@@ -85,6 +107,8 @@ public enum NATEventRecord: Hashable, Sendable {
     case quotaExceeded(QuotaExceededEvent)
     case sessionCreated(SessionEvent)
     case sessionDeleted(SessionEvent)
+    case bindingCreated(BindingEvent)
+    case bindingDeleted(BindingEvent)
 
     /// The natEvent value this record carries.
     public var eventType: NATEventType {
@@ -96,6 +120,8 @@ public enum NATEventRecord: Hashable, Sendable {
         case .quotaExceeded: .quotaExceeded
         case .sessionCreated: .nat44SessionCreate
         case .sessionDeleted: .nat44SessionDelete
+        case .bindingCreated: .nat44BIBCreate
+        case .bindingDeleted: .nat44BIBDelete
         }
     }
 
@@ -109,6 +135,8 @@ public enum NATEventRecord: Hashable, Sendable {
         case .quotaExceeded(let event): event.cpe.isIPv4 ? .quotaExceededIPv4 : .quotaExceededIPv6
         case .sessionCreated(let event), .sessionDeleted(let event):
             event.cpe.isIPv4 ? .sessionIPv4 : .sessionIPv6
+        case .bindingCreated(let event), .bindingDeleted(let event):
+            event.cpe.isIPv4 ? .bindingIPv4 : .bindingIPv6
         }
     }
 
@@ -146,6 +174,13 @@ public enum NATEventRecord: Hashable, Sendable {
             bytes.appendWireUInt16(event.poolPort)
             bytes.appendWire(event.destination)
             bytes.appendWireUInt16(event.destinationPort)
+        case .bindingCreated(let event), .bindingDeleted(let event):
+            appendTimeAndEvent(event.time, into: &bytes)
+            bytes.append(event.protocolNumber)
+            bytes.appendWire(event.cpe)
+            bytes.appendWireUInt16(event.internalPort)
+            bytes.appendWire(event.poolAddress)
+            bytes.appendWireUInt16(event.poolPort)
         }
     }
 

@@ -4,6 +4,10 @@ public enum NATEventType: UInt8, Hashable, Sendable, CaseIterable {
     case natAddressesExhausted = 3
     case nat44SessionCreate = 4
     case nat44SessionDelete = 5
+    /// A mapping made (a PCP MAP): one record per mapped port.
+    case nat44BIBCreate = 8
+    /// A mapping deleted or lapsed.
+    case nat44BIBDelete = 9
     case natPortsExhausted = 12
     case quotaExceeded = 13
     case portBlockAllocation = 16

@@ -9,13 +9,14 @@ public import WireFormat
 public final class LeaseDatabase: Sendable {
     /// The file, as given; every error names it.
     public let path: String
-    private let queue: DatabaseQueue
+    let queue: DatabaseQueue
 
     /// Marks the file as plainmode's (PRAGMA application_id, "PMLS"), so another program's
     /// database is told apart from ours even if it has a table called `leases`.
     static let applicationID: Int32 = 0x504D_4C53
     /// The schema this build writes (PRAGMA user_version); a larger one is a newer plainmode's.
-    static let schemaVersion: Int32 = 1
+    /// Version 1 had leases only; version 2 adds the PCP mappings and the server's epoch.
+    static let schemaVersion: Int32 = 2
     static let leaseColumns: Set<String> = ["address", "psid", "subscriber", "start", "last_use", "end"]
 
     /// Opens the database at `path`, or creates it (not its directory). An existing file is first
@@ -39,7 +40,11 @@ public final class LeaseDatabase: Sendable {
         do {
             // Checked again inside the write transaction: another process may have created it.
             try queue.write { db in
-                if try Self.schemaState(db, path: path) == .empty { try Self.createSchema(db) }
+                switch try Self.schemaState(db, path: path) {
+                case .empty: try Self.createSchema(db)
+                case .leasesOnly: try Self.createMappingSchema(db)
+                case .current: break
+                }
             }
         } catch let error as LeaseStoreError {
             try? queue.close()
@@ -73,14 +78,24 @@ public final class LeaseDatabase: Sendable {
     /// Makes a batch of lease events durable in one transaction (one fsync). Each event leaves its
     /// row consistent on its own: if an earlier event was lost, only the start time is approximate.
     public func apply(_ events: [(LeaseEvent, at: Int64)]) throws(LeaseStoreError) {
-        guard !events.isEmpty else { return }
-        try access("write \(events.count) lease events") {
+        try apply(entries: events.map { .lease($0.0, at: $0.at) })
+    }
+
+    /// The journal's batch, leases and mappings in their order, in one transaction.
+    func apply(entries: [JournalEntry]) throws(LeaseStoreError) {
+        guard !entries.isEmpty else { return }
+        try access("write \(entries.count) lease and mapping events") {
             try queue.write { db in
-                for (event, at) in events {
-                    let statement = try db.cachedStatement(sql: Self.upsert(event.kind))
-                    try statement.execute(arguments: [
-                        event.address.description, Int(event.psid), event.subscriber.text, at,
-                    ])
+                for entry in entries {
+                    switch entry {
+                    case .lease(let event, let at):
+                        let statement = try db.cachedStatement(sql: Self.upsert(event.kind))
+                        try statement.execute(arguments: [
+                            event.address.description, Int(event.psid), event.subscriber.text, at,
+                        ])
+                    case .mapping(let event):
+                        try Self.apply([event], in: db)
+                    }
                 }
             }
         }
@@ -142,8 +157,8 @@ public final class LeaseDatabase: Sendable {
             );
             CREATE INDEX leases_by_subscriber ON leases (subscriber);
             PRAGMA application_id = \#(applicationID);
-            PRAGMA user_version = \#(schemaVersion);
             """#)
+        try createMappingSchema(db)
     }
 
     private func record(from row: Row) throws(LeaseStoreError) -> LeaseRecord {
@@ -166,7 +181,7 @@ public final class LeaseDatabase: Sendable {
     }
 
     /// Runs a GRDB call, naming the file and the action in the error it may throw.
-    private func access<T>(_ action: String, _ body: () throws -> T) throws(LeaseStoreError) -> T {
+    func access<T>(_ action: String, _ body: () throws -> T) throws(LeaseStoreError) -> T {
         do {
             return try body()
         } catch let error as LeaseStoreError {
@@ -179,7 +194,7 @@ public final class LeaseDatabase: Sendable {
     // MARK: - Checks before anything writes
 
     /// Whether the file holds nothing yet (new, empty, or a database without tables) or our schema.
-    enum SchemaState { case empty, current }
+    enum SchemaState { case empty, leasesOnly, current }
 
     private static func checkDirectory(of path: String) throws(LeaseStoreError) {
         let directory: String
@@ -292,11 +307,19 @@ public final class LeaseDatabase: Sendable {
                 "schema version \(version) is newer than this plainmode's \(Self.schemaVersion)")
         }
         let columns = try Set(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('leases')"))
-        guard version == Self.schemaVersion, columns == Self.leaseColumns else {
+        let mappingColumns = try Set(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('mappings')"))
+        let stateColumns = try Set(String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('server_state')"))
+        switch version {
+        case 1 where columns == Self.leaseColumns && mappingColumns.isEmpty:
+            return .leasesOnly
+        case Self.schemaVersion where columns == Self.leaseColumns && mappingColumns == Self.mappingColumns
+            && stateColumns == Self.serverStateColumns:
+            return .current
+        default:
             throw LeaseStoreError(kind: .corrupt, path: path, reason:
-                "plainmode's mark but not its schema (version \(version), leases columns \(columns.sorted()))")
+                "plainmode's mark but not its schema (version \(version), leases columns \(columns.sorted()), "
+                + "mappings columns \(mappingColumns.sorted()))")
         }
-        return .current
     }
 
     private static func failure(_ kind: LeaseStoreError.Kind, _ path: String, _ action: String, _ error: any Error) -> LeaseStoreError {

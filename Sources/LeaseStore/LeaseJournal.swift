@@ -5,7 +5,7 @@ public import Syscalls
 
 /// What the lease journal counts (`ctl stats` keys).
 public enum LeaseJournalCounter: Int, CounterName {
-    /// Events committed to the database.
+    /// Events (lease and mapping changes) committed to the database.
     case eventsWritten
     /// Transactions committed (one fsync each).
     case batches
@@ -24,10 +24,16 @@ public enum LeaseJournalCounter: Int, CounterName {
     }
 }
 
-/// The allocator's `LeaseEventSink`: `record` stamps the wall-clock time and appends to a bounded
+/// A lease event with its time, or a mapping event (mappings carry their own times).
+enum JournalEntry {
+    case lease(LeaseEvent, at: Int64)
+    case mapping(MappingEvent)
+}
+
+/// The allocator's `LeaseEventSink` and the mappings' `MappingEventSink`: `record` stamps the wall-clock time and appends to a bounded
 /// queue under a short lock (no I/O, no allocation), and one writer thread commits what has
 /// queued in one transaction, so a burst of allocations costs one fsync, not one each.
-public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
+public final class LeaseJournal: LeaseEventSink, MappingEventSink, @unchecked Sendable {
     /// The journal's counters, readable from any thread.
     public let counters = AtomicCounters<LeaseJournalCounter>()
 
@@ -44,7 +50,7 @@ public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
 
     private struct State {
         /// Events recorded and not yet taken by the writer; never grows past `capacity`.
-        var pending: [(LeaseEvent, at: Int64)]
+        var pending: [JournalEntry]
         /// Events ever put into `pending`.
         var accepted: UInt64 = 0
         /// Events committed, or given up on by the writer.
@@ -74,7 +80,7 @@ public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
         let (seconds, attoseconds) = minimumBatchInterval.components
         minimumBatchIntervalNanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
         self.clock = clock
-        var pending: [(LeaseEvent, at: Int64)] = []
+        var pending: [JournalEntry] = []
         pending.reserveCapacity(capacity)
         state = State(pending: pending)
         let thread = OSThread.start(name: "lease-journal") { self.runWriter() }
@@ -83,10 +89,18 @@ public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
 
     /// Queues the event with the current time; drops and counts it when the queue is full.
     public func record(_ event: LeaseEvent) {
-        let at = clock()
+        enqueue(.lease(event, at: clock()))
+    }
+
+    /// Queues a mapping change; drops and counts it when the queue is full.
+    public func record(_ event: MappingEvent) {
+        enqueue(.mapping(event))
+    }
+
+    private func enqueue(_ entry: JournalEntry) {
         let queued = lock.withLock {
             guard state.pending.count < capacity, !state.stopping else { return false }
-            state.pending.append((event, at: at))
+            state.pending.append(entry)
             state.accepted += 1
             if state.pending.count == 1 { lock.signal(.workAvailable) }
             return true
@@ -131,9 +145,9 @@ public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
     // MARK: - The writer thread
 
     private func runWriter() {
-        var taken: [(LeaseEvent, at: Int64)] = []
+        var taken: [JournalEntry] = []
         taken.reserveCapacity(capacity)
-        var retained: [(LeaseEvent, at: Int64)] = []
+        var retained: [JournalEntry] = []
         var notBefore: Int64 = 0
         while true {
             let stopping = lock.withLock {
@@ -150,7 +164,7 @@ public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
             }
             let batchCount = retained.isEmpty ? taken.count : retained.count
             do throws(LeaseStoreError) {
-                try database.apply(retained.isEmpty ? taken : retained)
+                try database.apply(entries: retained.isEmpty ? taken : retained)
                 counters.add(.eventsWritten, batchCount)
                 counters.add(.batches)
                 retained.removeAll(keepingCapacity: true)
@@ -199,7 +213,7 @@ public final class LeaseJournal: LeaseEventSink, @unchecked Sendable {
     }
 
     /// Keeps a failed batch bounded: the oldest events go first (later ones supersede them).
-    private func discardOldest(beyond limit: Int, of events: inout [(LeaseEvent, at: Int64)]) {
+    private func discardOldest(beyond limit: Int, of events: inout [JournalEntry]) {
         let excess = events.count - limit
         guard excess > 0 else { return }
         events.removeFirst(excess)

@@ -12,16 +12,16 @@ private func firstBlockEvent(time: UInt64 = 1_700_000_000_123) throws -> NATEven
 
 @Suite("IPFIX messages: RFC 7011 header and sets, RFC 8158 templates and records, byte for byte")
 struct IPFIXEncoderTests {
-    @Test("templates message: version 10, length 272, export time, sequence 0, domain; set 2 with template 256 first")
+    @Test("templates message: version 10, length 336, export time, sequence 0, domain; set 2 with template 256 first")
     func templatesMessage() throws {
         let encoder = try IPFIXEncoder(observationDomainID: 7)
         let bytes = encoder.templatesMessage(exportTime: 0x5F5E_1000)
-        #expect(bytes.count == 272)
-        #expect(IPFIXEncoder.templatesMessageLength == 272)
-        #expect(Array(bytes[0..<16]) == [0x00, 0x0A, 0x01, 0x10, 0x5F, 0x5E, 0x10, 0x00,
+        #expect(bytes.count == 336)
+        #expect(IPFIXEncoder.templatesMessageLength == 336)
+        #expect(Array(bytes[0..<16]) == [0x00, 0x0A, 0x01, 0x50, 0x5F, 0x5E, 0x10, 0x00,
                                          0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07])
-        // Template set header: set id 2, length 256 (272 minus the message header).
-        #expect(Array(bytes[16..<20]) == [0x00, 0x02, 0x01, 0x00])
+        // Template set header: set id 2, length 320 (336 minus the message header).
+        #expect(Array(bytes[16..<20]) == [0x00, 0x02, 0x01, 0x40])
         // Template 256, 8 fields: 323/8, 230/1, 8/4, 225/4, 361/2, 362/2, 363/2, 364/2.
         #expect(Array(bytes[20..<56]) == [0x01, 0x00, 0x00, 0x08,
                                           0x01, 0x43, 0x00, 0x08, 0x00, 0xE6, 0x00, 0x01,
@@ -60,6 +60,8 @@ struct IPFIXEncoderTests {
         #expect(NATEventType.natAddressesExhausted.rawValue == 3)
         #expect(NATEventType.nat44SessionCreate.rawValue == 4)
         #expect(NATEventType.nat44SessionDelete.rawValue == 5)
+        #expect(NATEventType.nat44BIBCreate.rawValue == 8)
+        #expect(NATEventType.nat44BIBDelete.rawValue == 9)
         #expect(NATEventType.natPortsExhausted.rawValue == 12)
         #expect(NATEventType.quotaExceeded.rawValue == 13)
         #expect(NATEventType.portBlockAllocation.rawValue == 16)
@@ -77,6 +79,7 @@ struct IPFIXEncoderTests {
             .portsExhausted(time: 1, poolAddress: pool, protocolNumber: 6),
             .quotaExceeded(QuotaExceededEvent(time: 1, cpe: cpe6, poolAddress: pool, protocolNumber: 6, maximumEntries: 256)),
             .sessionCreated(session), .sessionDeleted(session),
+            .bindingCreated(BindingEvent(time: 1, protocolNumber: 6, cpe: cpe6, internalPort: 80, poolAddress: pool, poolPort: 1860)),
         ]
         for record in records {
             var encoder = try IPFIXEncoder()
@@ -85,6 +88,21 @@ struct IPFIXEncoderTests {
             #expect(message[16] == UInt8(record.template.id >> 8) && message[17] == UInt8(record.template.id & 0xFF))
             #expect(message[28] == record.eventType.rawValue)
         }
+    }
+
+    @Test("a NAT44 BIB create record (a mapped port): natEvent 8, protocol, CPE, internal port, pool address and port")
+    func bindingRecord() throws {
+        var encoder = try IPFIXEncoder(observationDomainID: 1)
+        let event = BindingEvent(time: 1_700_000_000_123, protocolNumber: 6, cpe: .v4(IPv4Address(192, 0, 2, 10)),
+                                 internalPort: 8080, poolAddress: IPv4Address(203, 0, 113, 5), poolPort: 1860)
+        let message = encoder.messages(for: [.bindingCreated(event)], exportTime: 0)[0].bytes
+        #expect(Array(message[16...]) == [
+            0x01, 0x08, 0x00, 0x1C,                          // data set 264, 4 + 24 bytes
+            0x00, 0x00, 0x01, 0x8B, 0xCF, 0xE5, 0x68, 0x7B,  // observationTimeMilliseconds
+            0x08, 0x06,                                      // natEvent 8: NAT44 BIB create; protocol 6
+            0xC0, 0x00, 0x02, 0x0A, 0x1F, 0x90,              // sourceIPv4Address 192.0.2.10, sourceTransportPort 8080
+            0xCB, 0x00, 0x71, 0x05, 0x07, 0x44,              // postNATSourceIPv4Address 203.0.113.5, postNAPTSourceTransportPort 1860
+        ])
     }
 
     @Test("messages split under the size limit: 100 records of 25 bytes are 55 + 45, sequence numbers consecutive")
@@ -110,7 +128,7 @@ struct IPFIXEncoderTests {
 
     @Test("a size limit below the templates message is refused; so is an inconsistent port block")
     func invalidInput() {
-        #expect(throws: IPFIXError.messageSizeLimitTooSmall(limit: 100, needed: 272)) { try IPFIXEncoder(maximumMessageSize: 100) }
+        #expect(throws: IPFIXError.messageSizeLimitTooSmall(limit: 100, needed: 336)) { try IPFIXEncoder(maximumMessageSize: 100) }
         #expect(throws: IPFIXError.invalidPortBlock(start: 10, end: 20, stepSize: 1, portCount: 10)) {
             try PortBlock(start: 10, end: 20, portCount: 10)
         }

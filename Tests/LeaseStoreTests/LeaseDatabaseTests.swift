@@ -122,7 +122,7 @@ struct LeaseDatabaseRefusalTests {
         try withTemporaryDirectory { directory in
             let path = directory + "/leases.db"
             try makeDatabase(at: path, leases: 1)
-            try executeAsAnotherProgram(path, sql: "PRAGMA user_version = 2")
+            try executeAsAnotherProgram(path, sql: "PRAGMA user_version = 3")
             try expectRefused(path, .newerSchema)
         }
     }
