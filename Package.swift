@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "PortSets", swiftSettings: strict),
         // PCP messages (RFC 6887) with the PORT_SET option (RFC 7753).
         .target(name: "PCP", dependencies: ["WireFormat"], swiftSettings: strict),
+        // The CPE's PCP client state (RFC 6887 retransmission, renewal, epoch; PORT_SET): pure logic.
+        .target(name: "PCPClient", dependencies: ["PCP", "WireFormat"], swiftSettings: strict),
         // IPFIX messages (RFC 7011) carrying RFC 8158 NAT events; PSID port sets as port blocks.
         .target(name: "IPFIX", dependencies: ["WireFormat", "PortSets"], swiftSettings: strict),
         // Per-thread event counters (relaxed atomics) that the control socket sums.
@@ -159,6 +161,7 @@ let package = Package(
         .testTarget(name: "PlainModeTests", dependencies: ["PlainMode", "WireFormat", "TestSupport"]),
         .testTarget(name: "PortSetsTests", dependencies: ["PortSets", "TestSupport"]),
         .testTarget(name: "PCPTests", dependencies: ["PCP", "WireFormat", "TestSupport"]),
+        .testTarget(name: "PCPClientTests", dependencies: ["PCPClient", "PCP", "WireFormat"]),
         .testTarget(name: "IPFIXTests", dependencies: ["IPFIX", "PortSets", "WireFormat"]),
         // Real collectors (Debian's nfcapd/nfdump and tshark) in a network namespace; needs root.
         .testTarget(name: "ExportLogTests", dependencies: ["ExportLog", "IPFIX", "Syscalls", "WireFormat", "ipfix-send"]),
