@@ -33,9 +33,15 @@ public struct PCPClient: Sendable {
         /// Requested lifetime in seconds.
         public var lifetime: UInt32
         public var nonce: PCPMappingNonce
+        /// FILTER options passed on (RFC 6887 s13.3).
+        public var filters: [PCPFilter]
+        /// PREFER_FAILURE passed on (s13.2).
+        public var prefersFailure: Bool
 
         public init(key: Key, suggestedExternalPort: UInt16 = 0, portCount: UInt16 = 1, preservesParity: Bool = false,
-                    lifetime: UInt32, nonce: PCPMappingNonce) {
+                    lifetime: UInt32, nonce: PCPMappingNonce, filters: [PCPFilter] = [], prefersFailure: Bool = false) {
+            self.filters = filters
+            self.prefersFailure = prefersFailure
             self.key = key
             self.suggestedExternalPort = suggestedExternalPort
             self.portCount = max(1, portCount)
@@ -238,6 +244,8 @@ public struct PCPClient: Sendable {
             options.append(.portSet(PCPPortSet(size: request.portCount, firstInternalPort: request.key.internalPort,
                                                preservesParity: request.preservesParity)))
         }
+        if request.prefersFailure && request.portCount == 1 { options.append(.preferFailure) }
+        options += request.filters.map(PCPOption.filter)
         // A renewal suggests what was granted (s11.2.1); a first request, what was asked for.
         let suggestedPort = entry.grant?.externalPorts.lowerBound ?? request.suggestedExternalPort
         let suggestedAddress = entry.grant?.externalAddress ?? IPv6Address(ipv4Mapped: IPv4Address(0))
