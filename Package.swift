@@ -133,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "plainmode",
             dependencies: [
-                "PlainModeTools", "WireFormat", "PlainMode", "PortSets", "PCP", "CNetfilterQueue",
+                "PlainModeTools", "WireFormat", "PlainMode", "PortSets", "PCP", "PCPClient", "CNetfilterQueue",
                 "BindingState", "StreamPlane", "ControlSocket", "Syscalls", "NetfilterQueue", "PacketPlane", "LeaseStore", "AllocationLog",
                 "MetricsEndpoint", "Counters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
