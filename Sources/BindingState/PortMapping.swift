@@ -141,3 +141,16 @@ public struct MappingEvent: Hashable, Sendable {
 public protocol MappingEventSink: Sendable {
     func record(_ event: MappingEvent)
 }
+
+/// Several mapping sinks as one: the durable store and the allocation log both hear every change.
+public struct MappingEventFanOut: MappingEventSink {
+    public let sinks: [any MappingEventSink]
+
+    public init(_ sinks: [any MappingEventSink]) {
+        self.sinks = sinks
+    }
+
+    public func record(_ event: MappingEvent) {
+        for sink in sinks { sink.record(event) }
+    }
+}
