@@ -17,6 +17,9 @@ struct CPEPortState: Sendable {
     var idleSince: ContinuousClock.Instant?
     /// Idle at the last sweep (or restored from the store): a port in use now is a renewal to record.
     var wasIdle = false
+    /// Ports (both protocols) reserved for inbound mappings: busy in their space, so outbound
+    /// allocation skips them, and they keep the lease from going idle.
+    var mappedPorts = 0
 
     init(lease: PortSetLease, slot: Int, isBlocked: (UInt16) -> Bool, now: ContinuousClock.Instant) {
         self.lease = lease
@@ -52,9 +55,9 @@ struct CPEPortState: Sendable {
         return range << geometry.contiguousBits | Int(port) & (geometry.portsPerRange - 1)
     }
 
-    /// No port in use or held for either protocol.
+    /// No port in use, held or mapped for either protocol.
     var isIdle: Bool {
-        tcp.inUse == 0 && udp.inUse == 0 && tcp.heldUntil.isEmpty && udp.heldUntil.isEmpty
+        tcp.inUse == 0 && udp.inUse == 0 && tcp.heldUntil.isEmpty && udp.heldUntil.isEmpty && mappedPorts == 0
     }
 
     var heldCount: Int { tcp.heldUntil.count + udp.heldUntil.count }
