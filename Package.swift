@@ -48,6 +48,8 @@ let package = Package(
         .target(name: "Counters", swiftSettings: strict),
         // Port-set leases and binding tables shared by the stream and packet planes.
         .target(name: "BindingState", dependencies: ["WireFormat", "PortSets"], swiftSettings: strict),
+        // The PCP server's request handling (RFC 6887 MAP/ANNOUNCE, RFC 7753 PORT_SET) over the mapping table; no syscalls.
+        .target(name: "PCPServer", dependencies: ["PCP", "BindingState", "WireFormat", "PortSets", "Counters"], swiftSettings: strict),
         // Port-set leases kept durably in SQLite: the database and the writer thread that feeds it.
         .target(
             name: "LeaseStore",
@@ -165,6 +167,7 @@ let package = Package(
         .testTarget(name: "IPFIXTests", dependencies: ["IPFIX", "PortSets", "WireFormat"]),
         // Real collectors (Debian's nfcapd/nfdump and tshark) in a network namespace; needs root.
         .testTarget(name: "ExportLogTests", dependencies: ["ExportLog", "IPFIX", "Syscalls", "WireFormat", "ipfix-send"]),
+        .testTarget(name: "PCPServerTests", dependencies: ["PCPServer", "PCP", "BindingState", "WireFormat", "PortSets", "Counters", "TestSupport"]),
         .testTarget(name: "BindingStateTests", dependencies: ["BindingState", "WireFormat", "PortSets", "TestSupport"]),
         .testTarget(name: "LeaseStoreTests", dependencies: ["LeaseStore", "BindingState", "WireFormat", "Syscalls",
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
