@@ -137,7 +137,7 @@ let package = Package(
             dependencies: [
                 "PlainModeTools", "WireFormat", "PlainMode", "PortSets", "PCP", "PCPClient", "CNetfilterQueue",
                 "BindingState", "StreamPlane", "ControlSocket", "Syscalls", "NetfilterQueue", "PacketPlane", "LeaseStore", "AllocationLog",
-                "MetricsEndpoint", "Counters",
+                "MetricsEndpoint", "Counters", "PCPServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -38,13 +38,17 @@ public struct ConcentratorSettings: Sendable {
     public var destinations: DestinationFilter
     /// Where each relayed flow's start and end is logged (`--log-sessions`); nil: not logged.
     public var sessions: (any SessionEventSink)?
+    /// The inbound mappings (PCP MAP), for connections from the Internet to a mapped pool port; nil: none.
+    public var inboundMappings: (any InboundMappingLookup)?
 
     public init(policy: PlainModePolicy, allocator: PortSetAllocator?, bindings: BindingTable,
                 preserveIPv4Source: Bool = false, ipv4SourcePrefixLength: Int = 32, ipv6SourcePrefixLength: Int = 48,
                 delegations: [(cpe: IPPrefix, sources: IPPrefix)] = [], udp: ConcentratorUDPSettings? = nil,
                 allowedSources: [IPPrefix]? = nil, destinations: DestinationFilter = DestinationFilter(),
-                subscribers: SubscriberRegistry, sessions: (any SessionEventSink)? = nil) {
+                subscribers: SubscriberRegistry, sessions: (any SessionEventSink)? = nil,
+                inboundMappings: (any InboundMappingLookup)? = nil) {
         self.subscribers = subscribers
+        self.inboundMappings = inboundMappings
         self.sessions = sessions
         self.allowedSources = allowedSources
         self.destinations = destinations

@@ -2,6 +2,7 @@ import ArgumentParser
 import BindingState
 import LeaseStore
 import ControlSocket
+import PCPServer
 import Logging
 import PlainMode
 import PortSets
@@ -87,6 +88,8 @@ struct ConcentratorCommand: ParsableCommand {
 
     @OptionGroup(title: "Packet plane (SYN gate, UDP)") var packets: PacketPlaneOptions
 
+    @OptionGroup(title: "PCP server (inbound mappings)") var pcp: PCPOptions
+
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
@@ -168,6 +171,10 @@ struct ConcentratorCommand: ParsableCommand {
         }
         let bindings: BindingTable
         do { bindings = try BindingTable(shardCount: shards) } catch { throw StartupRefusal("\(error)") }
+        let pcpListen = try pcp.addresses()
+        if !pcpListen.isEmpty && allocator == nil {
+            throw StartupRefusal("--pcp-listen needs a --pool: mappings are ports of the subscribers' pool port sets")
+        }
 
         try StartupChecks.requireNetAdmin(role: "concentrator")
         try StartupChecks.requireFastOpen(bit: 0x2, role: "concentrator")
@@ -176,6 +183,14 @@ struct ConcentratorCommand: ParsableCommand {
         Privileges.raiseDescriptorLimit()
         let logger = daemon.makeLogger(label: "plainmode.concentrator")
         if let database, let allocator { try restoreLeases(from: database, into: allocator, logger: logger) }
+        // Mappings come back after the leases they live in; no stored mappings or epoch yet (persistence: issue 16's store).
+        let mappings = try allocator.map { try makeMappingTable(allocator: $0, events: nil, stored: [], logger: logger) }
+        let pcpService = try mappings.flatMap { table -> PCPService? in
+            guard !pcpListen.isEmpty else { return nil }
+            return try startPCP(pcpListen, table: table.table, epochStart: table.epochStart, subscribers: subscribers,
+                                allowed: allowedSources, logger: logger)
+        }
+        defer { pcpService?.stop() }
         // The log starts with every lease in force (restored ones included), so it alone traces them.
         allocationLog?.start { allocator?.snapshot().map { ($0.subscriber, $0.externalAddress, $0.psid) } ?? [] }
         var tuning = daemon.tuning()
@@ -203,7 +218,8 @@ struct ConcentratorCommand: ParsableCommand {
                                             preserveIPv4Source: preserveSource,
                                             ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations,
                                             udp: udp, allowedSources: allowedSources, destinations: destinations,
-                                            subscribers: subscribers, sessions: logOptions.logSessions ? allocationLog : nil)
+                                            subscribers: subscribers, sessions: logOptions.logSessions ? allocationLog : nil,
+                                            inboundMappings: mappings?.table)
         try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
                   banner: "\(subscribers.directory.count) subscribers; concentrator listening on \(listen.map(\.description).joined(separator: ", ")); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)",
@@ -212,12 +228,13 @@ struct ConcentratorCommand: ParsableCommand {
                       let netstat = KernelCounters.readGroups()
                       let totals = ConcentratorReports.statTotals(plane: plane, bindings: bindings, allocator: allocator,
                                                                   packetPlane: packetPlane, subscribers: subscribers,
-                                                                  journal: journal, allocationLog: allocationLog, netstat: netstat)
+                                                                  journal: journal, allocationLog: allocationLog, netstat: netstat,
+                                                                  pcp: pcpService)
                       return DaemonMetrics.snapshot(totals: totals, netstat: netstat, gauges: ConcentratorReports.poolGauges(allocator))
                   }) { plane, request in
             ConcentratorReports.answer(request, plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane,
                                        subscribers: subscribers, database: database, journal: journal,
-                                       allocationLog: allocationLog)
+                                       allocationLog: allocationLog, pcp: pcpService, mappings: mappings?.table)
         }
     }
 
@@ -232,6 +249,37 @@ struct ConcentratorCommand: ParsableCommand {
         }
         do { try database.forget(restored.outsidePool.map { ($0.address, $0.psid) }) } catch { throw StartupRefusal("\(error)") }
         logger.notice("leases from \(database.path): \(restored.active) held, \(restored.previous) remembered as previous")
+    }
+
+    /// The mapping table over the allocator, with `stored` mappings (and the epoch start kept with
+    /// them) taken back before any request or inbound flow. With no stored epoch the server's
+    /// state is new: Epoch Time starts at 0 now and the PCP server announces it (RFC 6887 s8.5, s14.1.3).
+    private func makeMappingTable(allocator: PortSetAllocator, events: (any MappingEventSink)?, stored: [PortMapping],
+                                  storedEpochStart: Int64? = nil, logger: Logger) throws
+        -> (table: MappingTable, epochStart: (milliseconds: Int64, isNew: Bool)) {
+        let table: MappingTable
+        do { table = try MappingTable(allocator: allocator, maximumMappingsPerSubscriber: pcp.maximumMappings, shardCount: shards, events: events) } catch {
+            throw StartupRefusal("\(error)")
+        }
+        let restored = table.restore(stored, nowMilliseconds: WallClock.nowMilliseconds())
+        for (mapping, reason) in restored.dropped {
+            logger.warning("stored mapping \(mapping.transport) \(mapping.externalAddress):\(mapping.externalPorts.lowerBound) of \(mapping.subscriber) not restored: \(reason)")
+        }
+        if !stored.isEmpty { logger.notice("mappings: \(restored.restored) restored, \(restored.dropped.count) dropped") }
+        return (table, storedEpochStart.map { ($0, false) } ?? (WallClock.nowMilliseconds(), true))
+    }
+
+    /// Opens the --pcp-listen sockets and starts the server thread.
+    private func startPCP(_ listen: [SocketAddress], table: MappingTable, epochStart: (milliseconds: Int64, isNew: Bool),
+                          subscribers: SubscriberRegistry, allowed: [IPPrefix]?, logger: Logger) throws -> PCPService {
+        let configuration = PCPServerConfiguration(
+            minimumLifetime: pcp.minimumLifetime, maximumLifetime: pcp.maximumLifetime, epochStartMilliseconds: epochStart.milliseconds,
+            requestsPerSecond: pcp.requestsPerSecond, requestBurst: 2 * pcp.requestsPerSecond)
+        let service = try PCPService(listen: listen, table: table, configuration: configuration, subscribers: subscribers,
+                                     allowed: allowed, announce: epochStart.isNew, logger: logger)
+        service.start()
+        logger.notice("PCP server on \(listen.map(\.description).joined(separator: ", ")); lifetimes \(pcp.minimumLifetime)-\(pcp.maximumLifetime) s, \(pcp.maximumMappings) mappings per subscriber\(epochStart.isNew ? "; new epoch, announced" : "")")
+        return service
     }
 
     /// SIGHUP: the subscribers file read again; a bad file leaves the one in force.

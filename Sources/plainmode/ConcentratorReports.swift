@@ -7,26 +7,28 @@ import PacketPlane
 import StreamPlane
 
 /// Answers the concentrator's control requests: "stats text|json", "bindings text|json",
-/// "leases text|json", "subscriber text|json ID".
+/// "leases text|json", "mappings text|json", "subscriber text|json ID".
 enum ConcentratorReports {
     static func answer(_ request: String, plane: StreamPlaneService, bindings: BindingTable,
                        allocator: PortSetAllocator?, packetPlane: PacketPlaneService?,
                        subscribers: SubscriberRegistry, database: LeaseDatabase?, journal: LeaseJournal?,
-                       allocationLog: AllocationLogger?) -> String {
+                       allocationLog: AllocationLogger?, pcp: PCPService? = nil, mappings: MappingTable? = nil) -> String {
         let parts = request.split(separator: " ")
         let json = parts.count > 1 && parts[1] == "json"
         switch parts.first {
         case "stats":
             return renderStats(statTotals(plane: plane, bindings: bindings, allocator: allocator, packetPlane: packetPlane,
-                                          subscribers: subscribers, journal: journal, allocationLog: allocationLog), json: json)
+                                          subscribers: subscribers, journal: journal, allocationLog: allocationLog, pcp: pcp), json: json)
         case "bindings":
             return renderBindings(bindings.snapshot(), leases: allocator?.snapshot() ?? [], json: json)
         case "leases":
             return renderLeases(allocator: allocator, database: database, journal: journal, json: json)
+        case "mappings":
+            return renderMappings(mappings?.snapshot() ?? [], json: json)
         case "subscriber" where parts.count == 3:
             return renderSubscriber(String(parts[2]), subscribers: subscribers, allocator: allocator, bindings: bindings, json: json)
         default:
-            return "unknown request \(request.jsonQuoted); try stats, bindings, leases or subscriber ID\n"
+            return "unknown request \(request.jsonQuoted); try stats, bindings, leases, mappings or subscriber ID\n"
         }
     }
 
@@ -34,7 +36,8 @@ enum ConcentratorReports {
     /// allocator, UDP, the packet plane, the lease journal, subscribers, the kernel's counters.
     static func statTotals(plane: StreamPlaneService, bindings: BindingTable, allocator: PortSetAllocator?,
                            packetPlane: PacketPlaneService?, subscribers: SubscriberRegistry, journal: LeaseJournal?,
-                           allocationLog: AllocationLogger?, netstat: [String: [String: Int]] = KernelCounters.readGroups()) -> [StatTotal] {
+                           allocationLog: AllocationLogger?, netstat: [String: [String: Int]] = KernelCounters.readGroups(),
+                           pcp: PCPService? = nil) -> [StatTotal] {
         var totals = plane.counterTotals()
         let statistics = allocator?.statistics
         totals += [
@@ -54,6 +57,8 @@ enum ConcentratorReports {
         totals.append(StatTotal("subscribers", subscribers.directory.count, kind: .level))
         // The allocation log (records written and dropped, failing outputs).
         totals += AllocationLogCounter.allCases.map { StatTotal($0.name, allocationLog?.counters[$0] ?? 0) }
+        // The PCP server: requests, each result code, drops, mappings (pcp_*; all 0 without --pcp-listen).
+        totals += pcp?.statTotals ?? PCPService.idleTotals
         // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
         totals += KernelCounters.select(from: netstat).map { StatTotal($0.name, $0.value) }
         return totals

@@ -6,7 +6,7 @@ struct CtlCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctl",
         abstract: "Query a running concentrator or CPE over its control socket.",
-        subcommands: [Stats.self, Bindings.self, Leases.self, Subscriber.self]
+        subcommands: [Stats.self, Bindings.self, Leases.self, Mappings.self, Subscriber.self]
     )
 
     struct Connection: ParsableArguments {
@@ -44,6 +44,13 @@ struct CtlCommand: ParsableCommand {
             abstract: "Concentrator: every port-set lease of the lease database (held and released: subscriber, pool address, PSID, port set, start, last use, end) with the ports in use of the held ones.")
         @OptionGroup var connection: Connection
         func run() throws { try connection.ask("leases") }
+    }
+
+    struct Mappings: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Concentrator: every inbound mapping made over PCP (subscriber, protocol, pool address and ports, internal host and port, CPE address, nonce, FILTERs, expiry).")
+        @OptionGroup var connection: Connection
+        func run() throws { try connection.ask("mappings") }
     }
 
     struct Subscriber: ParsableCommand {
