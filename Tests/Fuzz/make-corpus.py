@@ -8,6 +8,9 @@ byte. Input layouts (see the fuzz target sources):
   pm-block     1 policy byte (0x00 = default policy), then the start of the MPTCP stream
   udp-framing  1 byte choosing the maximum datagram size (0x00 = 65507), then the framed stream
   pcp          one PCP message (tried as a request and as a response)
+  pcp-server   requests to one PCP server in order, each len16 || context || message; the context
+               byte's low 2 bits pick the source (0 link A, 1 link B of one subscriber, 2 another
+               subscriber, 3 an IPv6 CPE), its high 6 bits the seconds (x16) passing before it
 """
 
 import os
@@ -247,6 +250,42 @@ def pcp_seeds():
     return s
 
 
+def pcp_server_seeds():
+    """Request sequences from the RFC 7753 s5.1 request, re-addressed to the fuzz target's sources."""
+    def mapped4(text):
+        return b"\x00" * 10 + b"\xff\xff" + bytes(int(part) for part in text.split("."))
+
+    def record(message, source=0, wait=0):
+        return struct.pack("!HB", len(message), wait << 2 | source) + message
+
+    def request(client="198.51.100.2", lifetime=7200, protocol=17, internal=50000, size=100, options=b"", nonce=None):
+        body = PCP_REQUEST[:4] + struct.pack("!I", lifetime) + mapped4(client)
+        body += (nonce or PCP_REQUEST[24:36]) + bytes([protocol]) + b"\x00" * 3 + struct.pack("!HH", internal, 0)
+        body += mapped4("0.0.0.0")
+        if size:
+            body += hexbytes("82 00 00 05") + struct.pack("!HHB", size, internal, 0) + b"\x00" * 3
+        return body + options
+
+    announce = PCP_REQUEST[:1] + b"\x00" + PCP_REQUEST[2:4] + b"\x00" * 4 + mapped4("198.51.100.2")
+    s = {}
+    s["rfc7753-request"] = record(request())
+    s["set-renew-link-b-delete"] = (record(request()) + record(request(client="198.51.100.6", lifetime=600), source=1, wait=2)
+                                    + record(request(lifetime=0), wait=1))
+    s["overlap-and-single"] = (record(request(internal=100, size=0)) + record(request(internal=101, size=10))
+                               + record(request(internal=100, size=100)))
+    s["quota"] = b"".join(record(request(protocol=6, internal=1000 + i, size=0)) for i in range(5))
+    s["wrong-nonce-delete"] = record(request(size=0)) + record(request(lifetime=0, size=0, nonce=b"\xAA" * 12))
+    s["expiry"] = record(request(lifetime=120, size=4)) + record(announce, wait=63) + record(announce, wait=63)
+    s["neighbour-and-ipv6"] = (record(request(client="198.51.100.10", size=8), source=2)
+                               + record(PCP_REQUEST[:8] + v6("2001:db8:a::2") + PCP_REQUEST[24:], source=3))
+    s["third-party-filter-prefer-failure"] = (
+        record(request(size=0, options=hexbytes("01 00 00 10") + mapped4("192.168.1.10")
+                       + hexbytes("03 00 00 14 00 78 00 00") + mapped4("203.0.113.0")))
+        + record(request(internal=7000, size=0)[:42] + struct.pack("!H", 40000) + request(size=0)[44:60] + hexbytes("02 00 00 00")))
+    s["malformed-mix"] = record(b"\x02") + record(PCP_REQUEST[:20]) + record(b"\x01" + PCP_REQUEST[1:]) + record(PCP_REQUEST + PCP_REQUEST[60:])
+    return s
+
+
 def write(target, seeds):
     directory = os.path.join(CORPUS, target)
     os.makedirs(directory, exist_ok=True)
@@ -259,7 +298,8 @@ def write(target, seeds):
 
 
 def main():
-    targets = {"packet": packet_seeds, "pm-block": pm_seeds, "udp-framing": udp_framing_seeds, "pcp": pcp_seeds}
+    targets = {"packet": packet_seeds, "pm-block": pm_seeds, "udp-framing": udp_framing_seeds, "pcp": pcp_seeds,
+               "pcp-server": pcp_server_seeds}
     chosen = sys.argv[1:] or list(targets)
     for target in chosen:
         write(target, targets[target]())

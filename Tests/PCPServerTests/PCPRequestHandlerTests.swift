@@ -287,3 +287,16 @@ struct PCPRequestHandlerTests {
         #expect(handler.counters[.mappingsExpired] == 1 && handler.table.allocator.mappedPortCount(for: customer.id) == 0)
     }
 }
+
+@Suite("PCP counters")
+struct PCPCounterTests {
+    @Test("every result code has its own pcp_result_* counter; names are unique")
+    func names() {
+        let names = PCPCounter.allCases.map(\.name)
+        #expect(Set(names).count == names.count)
+        for code in PCPResultCode.allCases {
+            #expect(PCPCounter.result(code).name == "pcp_result_" + code.name.lowercased())
+        }
+        #expect(names.allSatisfy { $0.hasPrefix("pcp_") })
+    }
+}
