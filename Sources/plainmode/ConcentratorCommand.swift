@@ -183,8 +183,16 @@ struct ConcentratorCommand: ParsableCommand {
         Privileges.raiseDescriptorLimit()
         let logger = daemon.makeLogger(label: "plainmode.concentrator")
         if let database, let allocator { try restoreLeases(from: database, into: allocator, logger: logger) }
-        // Mappings come back after the leases they live in; no stored mappings or epoch yet (persistence: issue 16's store).
-        let mappings = try allocator.map { try makeMappingTable(allocator: $0, events: nil, stored: [], logger: logger) }
+        // Mappings come back after the leases they live in, with the epoch kept alongside them.
+        let mappingEvents: (any MappingEventSink)? = switch (journal, allocationLog) {
+        case let (journal?, log?): MappingEventFanOut([journal, log])
+        case let (journal?, nil): journal
+        case let (nil, log?): log
+        case (nil, nil): nil
+        }
+        let mappings = try allocator.map { allocator in
+            try makeMappingTable(allocator: allocator, events: mappingEvents, database: pcpListen.isEmpty ? nil : database, logger: logger)
+        }
         let pcpService = try mappings.flatMap { table -> PCPService? in
             guard !pcpListen.isEmpty else { return nil }
             return try startPCP(pcpListen, table: table.table, epochStart: table.epochStart, subscribers: subscribers,
@@ -251,22 +259,36 @@ struct ConcentratorCommand: ParsableCommand {
         logger.notice("leases from \(database.path): \(restored.active) held, \(restored.previous) remembered as previous")
     }
 
-    /// The mapping table over the allocator, with `stored` mappings (and the epoch start kept with
-    /// them) taken back before any request or inbound flow. With no stored epoch the server's
-    /// state is new: Epoch Time starts at 0 now and the PCP server announces it (RFC 6887 s8.5, s14.1.3).
-    private func makeMappingTable(allocator: PortSetAllocator, events: (any MappingEventSink)?, stored: [PortMapping],
-                                  storedEpochStart: Int64? = nil, logger: Logger) throws
+    /// The mapping table over the allocator, with the mappings stored in `database` taken back
+    /// before any request or inbound flow. The epoch start is kept with them (RFC 6887 s8.5): it
+    /// starts again, and the PCP server announces it (s14.1.3), when there is no database or a
+    /// stored mapping could not be taken back; one that lapsed while the daemon was down was not lost.
+    private func makeMappingTable(allocator: PortSetAllocator, events: (any MappingEventSink)?, database: LeaseDatabase?,
+                                  logger: Logger) throws
         -> (table: MappingTable, epochStart: (milliseconds: Int64, isNew: Bool)) {
         let table: MappingTable
         do { table = try MappingTable(allocator: allocator, maximumMappingsPerSubscriber: pcp.maximumMappings, shardCount: shards, events: events) } catch {
             throw StartupRefusal("\(error)")
         }
-        let restored = table.restore(stored, nowMilliseconds: WallClock.nowMilliseconds())
+        let now = WallClock.nowMilliseconds()
+        guard let database else { return (table, (now, true)) }
+        let stored: [PortMapping]
+        do { stored = try database.loadMappings() } catch { throw StartupRefusal("\(error)") }
+        let restored = table.restore(stored, nowMilliseconds: now)
+        var lost = 0
         for (mapping, reason) in restored.dropped {
-            logger.warning("stored mapping \(mapping.transport) \(mapping.externalAddress):\(mapping.externalPorts.lowerBound) of \(mapping.subscriber) not restored: \(reason)")
+            let lapsed = mapping.expires <= now
+            if !lapsed {
+                lost += 1
+                logger.warning("stored mapping \(mapping.transport) \(mapping.externalAddress):\(mapping.externalPorts.lowerBound) of \(mapping.subscriber) not restored: \(reason)")
+            }
+            // Out of the store and into the log, as if it had ended now.
+            events?.record(MappingEvent(lapsed ? .expired : .deleted, mapping))
         }
-        if !stored.isEmpty { logger.notice("mappings: \(restored.restored) restored, \(restored.dropped.count) dropped") }
-        return (table, storedEpochStart.map { ($0, false) } ?? (WallClock.nowMilliseconds(), true))
+        if !stored.isEmpty { logger.notice("mappings from \(database.path): \(restored.restored) restored, \(restored.dropped.count - lost) lapsed while down, \(lost) lost") }
+        let epochStart: Int64
+        do { epochStart = try database.pcpEpochStart(now: now, keptMappings: lost == 0) } catch { throw StartupRefusal("\(error)") }
+        return (table, (epochStart, epochStart == now))
     }
 
     /// Opens the --pcp-listen sockets and starts the server thread.
