@@ -39,7 +39,7 @@ public struct Binding: Hashable, Sendable, Identifiable, CustomStringConvertible
     /// The CPE-side key.
     public var flowKey: FlowKey { FlowKey(protocol: self.protocol, cpe: cpe, service: service) }
 
-    var externalKey: ExternalKey { ExternalKey(transport: self.protocol, external: external) }
+    var externalKey: ExternalKey { ExternalKey(transport: self.protocol, external: external, remote: remote) }
 
     /// "#7 tcp [2001:db8::1]:40000 -> 192.0.2.1:443 via 198.51.100.1:2000 to 203.0.113.5:80 established".
     public var description: String {

@@ -1,7 +1,7 @@
 import Synchronization
 
-/// The relayed flows, found from the CPE side (`FlowKey`), from the Internet side (external
-/// endpoint and protocol) or by id.
+/// The relayed flows, found from the CPE side (`FlowKey`), from the Internet side (protocol,
+/// external endpoint and remote) or by id.
 ///
 /// Three sharded maps, each key hashed to its own shard: id -> `Binding` (the record), and the
 /// two keys -> id. No operation holds two shard locks at once. A binding exists from the moment
@@ -66,10 +66,9 @@ public final class BindingTable: Sendable {
         return binding(id: id)
     }
 
-    /// The binding using `external` for `transport` (the packet plane's lookup for traffic from the
-    /// Internet; the caller filters the sender against `binding.remote`).
-    public func binding(external: Endpoint, protocol transport: TransportProtocol) -> Binding? {
-        let key = ExternalKey(transport: transport, external: external)
+    /// The binding between `external` and `remote` for `transport` (traffic from the Internet).
+    public func binding(external: Endpoint, remote: Endpoint, protocol transport: TransportProtocol) -> Binding? {
+        let key = ExternalKey(transport: transport, external: external, remote: remote)
         guard let id = byExternal.shard(for: key).mutex.withLock({ $0[key] }) else { return nil }
         return binding(id: id)
     }

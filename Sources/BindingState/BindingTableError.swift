@@ -4,7 +4,7 @@ public enum BindingTableError: Error, Hashable, Sendable, CustomStringConvertibl
     case invalidShardCount(Int)
     /// A binding with this CPE-side key exists already (its id is `existingID`).
     case duplicateCPESideKey(FlowKey, existingID: UInt64)
-    /// A binding already uses this external endpoint for this protocol (its id is `existingID`).
+    /// A binding already joins this external endpoint to the same remote for this protocol (its id is `existingID`).
     case duplicateExternalKey(Endpoint, TransportProtocol, existingID: UInt64)
 
     /// What was wrong and what to do instead.
@@ -16,8 +16,8 @@ public enum BindingTableError: Error, Hashable, Sendable, CustomStringConvertibl
             "a binding for \(key) exists already (id \(id)): look it up with binding(cpeSide:), "
                 + "or remove it before inserting a new one."
         case let .duplicateExternalKey(endpoint, transport, id):
-            "external \(transport) \(endpoint) is already used by binding \(id): take a fresh port for each binding "
-                + "from PortSetAllocator.allocatePort, and release it only after removing its binding."
+            "external \(transport) \(endpoint) is already used towards the same remote by binding \(id): take a fresh port "
+                + "from PortSetAllocator.allocatePort (or one endpoint-independent mapping per remote), and release it only after removing its binding."
         }
     }
 }

@@ -19,8 +19,11 @@ public struct FlowKey: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(self.protocol) \(cpe) -> \(service)" }
 }
 
-/// The Internet-side key of a binding: protocol and external (pool address, port).
+/// The Internet-side key of a binding: protocol, external (pool address, port) and remote. The
+/// remote is part of it because endpoint-independent mapping (RFC 4787 REQ-1) gives every UDP
+/// binding of one LAN endpoint the same external endpoint, one binding per remote.
 struct ExternalKey: Hashable, Sendable {
     var transport: TransportProtocol
     var external: Endpoint
+    var remote: Endpoint
 }

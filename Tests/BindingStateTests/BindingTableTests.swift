@@ -42,12 +42,12 @@ struct BindingTableTests {
         let b = try table.insert(makeBinding(2, protocol: .udp))
         #expect(a.id >= 1 && b.id > a.id)
         #expect(table.binding(cpeSide: a.flowKey) == a)
-        #expect(table.binding(external: a.external, protocol: .tcp) == a)
+        #expect(table.binding(external: a.external, remote: a.remote, protocol: .tcp) == a)
         #expect(table.binding(id: a.id) == a)
         #expect(table.binding(cpeSide: b.flowKey) == b)
-        #expect(table.binding(external: b.external, protocol: .udp) == b)
+        #expect(table.binding(external: b.external, remote: b.remote, protocol: .udp) == b)
         // The same external endpoint for the other protocol, or another service, is another key.
-        #expect(table.binding(external: a.external, protocol: .udp) == nil)
+        #expect(table.binding(external: a.external, remote: a.remote, protocol: .udp) == nil)
         #expect(table.binding(cpeSide: FlowKey(protocol: .udp, cpe: a.cpe, service: a.service)) == nil)
         #expect(table.binding(cpeSide: FlowKey(protocol: .tcp, cpe: a.cpe, service: Endpoint(address: address("192.0.2.1"), port: 80))) == nil)
         #expect(table.binding(id: 999) == nil)
@@ -62,7 +62,7 @@ struct BindingTableTests {
         #expect(throws: BindingTableError.duplicateCPESideKey(a.flowKey, existingID: a.id)) { try table.insert(clash) }
         #expect(table.count == 1)
         // The refused binding's external key was never claimed.
-        #expect(table.binding(external: clash.external, protocol: .tcp) == nil)
+        #expect(table.binding(external: clash.external, remote: clash.remote, protocol: .tcp) == nil)
         #expect(try table.insert(makeBinding(2, external: clash.external)).external == clash.external)
     }
 
@@ -89,7 +89,7 @@ struct BindingTableTests {
         #expect(updated.state == .established)
         #expect(updated.lastActivity == t0 + .seconds(5))
         #expect(table.binding(cpeSide: a.flowKey) == updated)
-        #expect(table.binding(external: a.external, protocol: .tcp) == updated)
+        #expect(table.binding(external: a.external, remote: a.remote, protocol: .tcp) == updated)
         #expect(!table.update(id: a.id + 100) { $0.state = .established })
     }
 
@@ -102,13 +102,13 @@ struct BindingTableTests {
         #expect(table.remove(id: a.id) == nil)
         #expect(table.binding(id: a.id) == nil)
         #expect(table.binding(cpeSide: a.flowKey) == nil)
-        #expect(table.binding(external: a.external, protocol: .tcp) == nil)
+        #expect(table.binding(external: a.external, remote: a.remote, protocol: .tcp) == nil)
         #expect(table.binding(cpeSide: b.flowKey) == b)
         #expect(table.count == 1)
         // Both keys are free again.
         let again = try table.insert(makeBinding(1))
         #expect(again.id > b.id)
-        #expect(table.binding(external: a.external, protocol: .tcp) == again)
+        #expect(table.binding(external: a.external, remote: a.remote, protocol: .tcp) == again)
     }
 
     @Test("expired removes closing bindings whose time has come, and only those")
@@ -124,7 +124,7 @@ struct BindingTableTests {
         #expect(first.map(\.id) == [ids[0], ids[4]])
         #expect(table.count == 3)
         #expect(table.binding(cpeSide: first[0].flowKey) == nil)
-        #expect(table.binding(external: first[1].external, protocol: .tcp) == nil)
+        #expect(table.binding(external: first[1].external, remote: first[1].remote, protocol: .tcp) == nil)
         #expect(table.expired(now: t0 + .seconds(29)).isEmpty)
         #expect(table.expired(now: t0 + .seconds(3600)).map(\.id) == [ids[2]])
         #expect(table.snapshot().map(\.id) == [ids[1], ids[3]])
@@ -158,7 +158,7 @@ struct BindingTableTests {
                     for i in 0..<perTask {
                         guard let binding = try? table.insert(makeBinding(task * perTask + i)) else { failures += 1; continue }
                         if table.binding(cpeSide: binding.flowKey)?.id != binding.id { failures += 1 }
-                        if table.binding(external: binding.external, protocol: .tcp)?.id != binding.id { failures += 1 }
+                        if table.binding(external: binding.external, remote: binding.remote, protocol: .tcp)?.id != binding.id { failures += 1 }
                         if !table.update(id: binding.id, { $0.state = .established }) { failures += 1 }
                         // Remove every other one, so the final count is known.
                         if i % 2 == 1, table.remove(id: binding.id)?.id != binding.id { failures += 1 }
