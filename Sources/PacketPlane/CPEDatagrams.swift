@@ -11,7 +11,8 @@ import Synchronization
 public struct CPEUDPSettings: Sendable {
     public var concentratorIPv4: SocketAddress?
     public var concentratorIPv6: SocketAddress?
-    /// Whether the PM block names the LAN host (source preservation), per destination family.
+    /// Whether the PM block names the LAN host, per destination family: IPv6 for source
+    /// preservation, IPv4 as the key of the concentrator's endpoint-independent mapping.
     public var includeSourceIPv4: Bool
     public var includeSourceIPv6: Bool
     public var subtype: UInt8
@@ -32,7 +33,7 @@ public struct CPEUDPSettings: Sendable {
     /// Deliver to the LAN through a UDP socket per flow with UDP GSO (else the raw socket).
     public var segmentation: Bool
 
-    public init(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?, includeSourceIPv4: Bool = false,
+    public init(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?, includeSourceIPv4: Bool = true,
                 includeSourceIPv6: Bool = true, subtype: UInt8, destinations: [IPPrefix] = [],
                 ports: [ClosedRange<UInt16>] = [], pathMTU: Int = 1500, synData: Bool = true,
                 idleTimeout: Duration = .seconds(300), connectTimeout: Duration = .seconds(10), backlogLimit: Int = 32768,

@@ -55,6 +55,9 @@ struct BindingHandle {
     var session: SessionEvent?
     /// The upstream source taken from the subscriber's port set; nil when the source is preserved.
     var pooledSource: SocketAddress?
+    /// The endpoint-independent mapping `pooledSource` belongs to (UDP with a PM source): released
+    /// through `EndpointMappingTable`, which frees the port with the mapping's last binding.
+    var mapping: EndpointMappingKey?
 }
 
 /// A UDP binding's state at its relay loop: its key in the shared channel table and the

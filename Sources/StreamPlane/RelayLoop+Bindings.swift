@@ -17,10 +17,14 @@ extension RelayLoop {
             let endpoint = try allocator.allocatePort(for: subscriber, protocol: transport, now: now)
             return .address(SocketAddress(endpoint.address, port: endpoint.port))
         } catch {
-            switch error {
-            case .poolExhausted: return .refused(.poolExhausted)
-            case .portSetExhausted: return .refused(.portSetExhausted)
-            }
+            return .refused(Self.counter(for: error))
+        }
+    }
+
+    static func counter(for error: AllocationError) -> StreamCounter {
+        switch error {
+        case .poolExhausted: .poolExhausted
+        case .portSetExhausted: .portSetExhausted
         }
     }
 
@@ -78,7 +82,11 @@ extension RelayLoop {
             }
         }
         if let source = handle.pooledSource {
-            releasePooledSource(source, subscriber: handle.subscriber, transport: handle.transport, holdUntil: until)
+            if let key = handle.mapping {
+                releaseMappedSource(source, key: key, holdUntil: until)
+            } else {
+                releasePooledSource(source, subscriber: handle.subscriber, transport: handle.transport, holdUntil: until)
+            }
         }
         if var session = handle.session {
             session.kind = .deleted

@@ -27,15 +27,25 @@ extension RelayLoop {
         let cpe = connections[slot].peer.address
         let subscriber = settings.subscribers.subscriber(for: cpe)
         let pooled = remote.address.isIPv4 && !settings.preserveIPv4Source && settings.allocator != nil
-        guard var external = chooseSource(block: block, cpe: cpe, subscriber: subscriber, remote: remote, pooled: pooled,
-                                          transport: .udp, settings: settings, now: now)
-        else { return finish(slot, .refused, now: now) }
+        // Pooled with a PM source: every binding of that LAN endpoint shares one external endpoint.
+        let mapping = pooled && udp.mappings != nil ? Self.endpointMappingKey(block: block, subscriber: subscriber.id) : nil
+        let chosen = if let mapping, let mappings = udp.mappings {
+            chooseMappedSource(mapping, in: mappings, cpe: cpe, now: now)
+        } else {
+            chooseSource(block: block, cpe: cpe, subscriber: subscriber, remote: remote, pooled: pooled,
+                         transport: .udp, settings: settings, now: now)
+        }
+        guard var external = chosen else { return finish(slot, .refused, now: now) }
         // No port in a preserved PM source: the CPE's own source port stands in for the LAN host's.
         if external.port == 0 { external = SocketAddress(external.address, port: connections[slot].peer.port) }
         let key = UDPChannelKey(external: Endpoint(address: external.address, port: external.port),
                                 remote: Endpoint(address: remote.address, port: remote.port))
         guard udp.channels.insert(key, socket: connections[slot].downstream, now: now) else {
-            if pooled { releasePooledSource(external, subscriber: subscriber.id, transport: .udp, holdUntil: nil) }
+            if let mapping {
+                releaseMappedSource(external, key: mapping, holdUntil: nil)
+            } else if pooled {
+                releasePooledSource(external, subscriber: subscriber.id, transport: .udp, holdUntil: nil)
+            }
             counters.add(.bindingConflicts)
             udpCounters.add(.bindingOpenErrors)
             logConnectionError("UDP binding \(external) -> \(remote) exists already")
@@ -44,6 +54,7 @@ extension RelayLoop {
         connections[slot].binding = recordBinding(subscriber: subscriber.id, cpe: connections[slot].peer, service: connections[slot].local,
                                                   external: external, remote: remote, pooled: pooled, transport: .udp,
                                                   settings: settings, now: now)
+        connections[slot].binding?.mapping = mapping
         markEstablished(connections[slot].binding)
         let largest = min(UDPDatagramHeaders.largestPayload(for: remote.address), UDPFraming.largestRecordPayload)
         connections[slot].datagrams = DatagramLeg(key: key, maximumDatagramSize: largest)

@@ -70,19 +70,24 @@ public struct ConcentratorUDPSettings: Sendable {
     public var idleTimeout: Duration
     /// Congestion control and socket buffers of the bindings' connections.
     public var connectionTuning: UDPConnectionTuning
+    /// Endpoint-independent mappings of pooled bindings whose PM block names the LAN endpoint
+    /// (RFC 4787 REQ-1); nil, or a block without a source port: a port per binding.
+    public var mappings: EndpointMappingTable?
 
     public init(channels: UDPChannelTable, idleTimeout: Duration = .seconds(300),
-                connectionTuning: UDPConnectionTuning = UDPConnectionTuning()) {
+                connectionTuning: UDPConnectionTuning = UDPConnectionTuning(), mappings: EndpointMappingTable? = nil) {
         self.channels = channels
         self.idleTimeout = idleTimeout
         self.connectionTuning = connectionTuning
+        self.mappings = mappings
     }
 }
 
 /// CPE side: where the concentrator is and what the PM block carries.
 public struct CPESettings: Sendable {
     public enum SourceOption: String, Sendable, CaseIterable {
-        /// IPv6 flows carry the LAN host's address and port (source preservation); IPv4 flows do not.
+        /// TCP: IPv6 flows carry the LAN host's address and port (source preservation), IPv4 flows
+        /// do not. UDP (the CPE's packet plane): every flow does, IPv4 as the concentrator's mapping key.
         case auto, always, never
     }
     public var concentratorIPv4: SocketAddress?

@@ -28,6 +28,11 @@ public enum UDPCounter: Int, CounterName {
     case segmentedSends, segmentationRefused
     /// A flow's UDP socket could not be opened (its datagrams go through the raw socket).
     case deliverySocketErrors
+    // Concentrator: endpoint-independent mappings (RFC 4787 REQ-1) of LAN endpoints named by a PM source.
+    /// A binding that took the external endpoint of an existing mapping instead of a port of its own.
+    case mappingsReused
+    /// Mappings in force (a level).
+    case mappingsOpen
 
     public var name: String {
         switch self {
@@ -59,10 +64,12 @@ public enum UDPCounter: Int, CounterName {
         case .segmentedSends: "udp_segmented_sends"
         case .segmentationRefused: "udp_segmentation_refused"
         case .deliverySocketErrors: "udp_delivery_socket_errors"
+        case .mappingsReused: "udp_mappings_reused"
+        case .mappingsOpen: "udp_mappings_open"
         }
     }
 
-    public var kind: TotalKind { self == .bindingsOpen ? .level : .events }
+    public var kind: TotalKind { self == .bindingsOpen || self == .mappingsOpen ? .level : .events }
 }
 
 public typealias UDPCounters = AtomicCounters<UDPCounter>

@@ -35,7 +35,7 @@ struct CPECommand: ParsableCommand {
     @Option(name: .customLong("listen"), help: "Transparent (TPROXY target) listening address (repeatable).")
     var listenAddresses: [String] = ["0.0.0.0:7000", "[::]:7000"]
 
-    @Option(help: "Put the LAN host's address and port in a PM source option: auto (IPv6 only), always, never.")
+    @Option(help: "Put the LAN host's address and port in a PM source option: auto (TCP: IPv6 only; UDP: every flow, so a concentrator sharing IPv4 addresses gives each LAN socket one external address and port whatever the remote, RFC 4787 endpoint-independent mapping; it keys the mapping only, never the source), always, never (UDP over IPv4 then gets one external port per remote).")
     var sourceOption: String = "auto"
 
     @Flag(inversion: .prefixedNo,
@@ -78,7 +78,7 @@ struct CPECommand: ParsableCommand {
         let source = CPESettings.SourceOption(rawValue: sourceOption) ?? .auto
         let settings = CPESettings(concentratorIPv4: v4, concentratorIPv6: v6, sourceOption: source, subtype: subtype,
                                    blockInSYN: synData)
-        let datagrams = try udp.startService(concentratorIPv4: v4, concentratorIPv6: v6, sourceIPv4: source == .always,
+        let datagrams = try udp.startService(concentratorIPv4: v4, concentratorIPv6: v6, sourceIPv4: source != .never,
                                              sourceIPv6: source != .never, subtype: subtype, logger: logger)
         defer { datagrams?.stop() }
         try serve(.cpe(settings), listen: listen, daemon: daemon, tuning: daemon.tuning(), logger: logger,

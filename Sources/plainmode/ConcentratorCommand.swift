@@ -220,7 +220,8 @@ struct ConcentratorCommand: ParsableCommand {
         defer { packetPlane?.stop() }
         let udp = udpChannels.map {
             ConcentratorUDPSettings(channels: $0, idleTimeout: packets.udpFlows.idleTimeout,
-                                    connectionTuning: packets.udpFlows.connectionTuning)
+                                    connectionTuning: packets.udpFlows.connectionTuning,
+                                    mappings: allocator.map { EndpointMappingTable(allocator: $0, shardCount: shards) })
         }
         let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,
