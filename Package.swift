@@ -174,7 +174,8 @@ let package = Package(
         .testTarget(name: "LeaseStoreTests", dependencies: ["LeaseStore", "BindingState", "WireFormat", "Syscalls",
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
-        .testTarget(name: "PacketPlaneTests", dependencies: ["PacketPlane", "PlainMode", "WireFormat", "TestSupport"]),
+        .testTarget(name: "PacketPlaneTests", dependencies: ["PacketPlane", "PlainMode", "WireFormat", "TestSupport", "UDPRelay",
+                                                            "BindingState", "Counters", "Syscalls"]),
         // Real NFQUEUE in a network namespace the test makes; needs root.
         .target(name: "NamespaceSupport", dependencies: ["Syscalls"], path: "Tests/NamespaceSupport"),
         .testTarget(name: "UDPRelayTests", dependencies: ["UDPRelay", "Syscalls", "PlainMode", "WireFormat", "BindingState", "Counters",

@@ -12,10 +12,14 @@ public struct InboundDatagrams: Sendable {
     /// The shared IPv4 pool: unbound datagrams to it are dropped. Others (a customer's own
     /// IPv6 address with no binding) continue on the ordinary path.
     public let pool: [IPPrefix]
+    /// Under `--udp-filtering endpoint`, takes a datagram from a remote no binding names to the
+    /// LAN host on a connection of its own; nil (no inbound path yet): dropped and counted.
+    public let opener: (any UDPInboundOpener)?
 
-    public init(channels: UDPChannelTable, pool: [IPPrefix]) {
+    public init(channels: UDPChannelTable, pool: [IPPrefix], opener: (any UDPInboundOpener)? = nil) {
         self.channels = channels
         self.pool = pool
+        self.opener = opener
     }
 
     /// The verdict for one queued packet, counted in `counters`.
@@ -29,9 +33,9 @@ public struct InboundDatagrams: Sendable {
         }
         let start = packet.payloadOffset
         let payload = UnsafeRawBufferPointer(rebasing: bytes[start..<start + packet.payloadLength])
-        let delivery = channels.deliver(payload, from: Endpoint(address: packet.source, port: udp.sourcePort),
-                                        to: Endpoint(address: packet.destination, port: udp.destinationPort), now: now,
-                                        burst: &burst)
+        let remote = Endpoint(address: packet.source, port: udp.sourcePort)
+        let external = Endpoint(address: packet.destination, port: udp.destinationPort)
+        let delivery = channels.deliver(payload, from: remote, to: external, now: now, burst: &burst)
         switch delivery {
         case .written:
             counters.add(.datagramsQueued)
@@ -43,6 +47,10 @@ public struct InboundDatagrams: Sendable {
             counters.add(.recordsDroppedBacklogFull)
         case .filtered:
             counters.add(.filteredRemote)
+        case .newRemote(let route):
+            // Outside the table's lock: the opener may take locks of its own.
+            if let opener, let route, opener.open(payload, from: remote, to: external, route: route, now: now) { break }
+            counters.add(.newRemoteNoInbound)
         case .failed:
             counters.add(.recordWriteErrors)
         case .noBinding:

@@ -40,7 +40,8 @@ extension RelayLoop {
         if external.port == 0 { external = SocketAddress(external.address, port: connections[slot].peer.port) }
         let key = UDPChannelKey(external: Endpoint(address: external.address, port: external.port),
                                 remote: Endpoint(address: remote.address, port: remote.port))
-        guard udp.channels.insert(key, socket: connections[slot].downstream, now: now) else {
+        let route = mapping.map { UDPReturnRoute(cpe: cpe, internal: $0.internal) }
+        guard udp.channels.insert(key, socket: connections[slot].downstream, route: route, now: now) else {
             if let mapping {
                 releaseMappedSource(external, key: mapping, holdUntil: nil)
             } else if pooled {

@@ -1,12 +1,14 @@
 public import BindingState
 public import Syscalls
 public import SystemPackage
+public import WireFormat
 
 /// Which Internet datagrams a UDP binding takes (RFC 4787 section 5).
 public enum UDPFiltering: String, Sendable, CaseIterable {
     /// Only from the remote address and port the CPE named (REQ-8's recommendation; the default).
     case addressAndPortDependent = "address-and-port"
-    /// From any remote to the external address and port.
+    /// From any remote to the external address and port; one that no binding names needs an
+    /// inbound connection carrying it as the source (`UDPInboundOpener`), else it is dropped.
     case endpointIndependent = "endpoint"
 }
 
@@ -34,9 +36,8 @@ public final class UDPChannelTable: Sendable {
 
     struct ShardState {
         var channels: [UDPChannelKey: Channel] = [:]
-        /// Per external endpoint: how many channels use it and the remote endpoint-independent
-        /// filtering delivers to (the first one's).
-        var externals: [Endpoint: (remote: Endpoint, count: Int)] = [:]
+        /// Per external endpoint: how many channels use it and the LAN endpoint behind it, if known.
+        var externals: [Endpoint: (route: UDPReturnRoute?, count: Int)] = [:]
     }
 
     public let filtering: UDPFiltering
@@ -50,12 +51,13 @@ public final class UDPChannelTable: Sendable {
         shards = Shards(count: shardCount) { ShardState() }
     }
 
-    /// Adds a binding; false when one with the same key exists.
-    public func insert(_ key: UDPChannelKey, socket: Socket, now: ContinuousClock.Instant) -> Bool {
+    /// Adds a binding; false when one with the same key exists. `route` names the LAN endpoint
+    /// behind the external endpoint (its endpoint-independent mapping), for `UDPInboundOpener`.
+    public func insert(_ key: UDPChannelKey, socket: Socket, route: UDPReturnRoute? = nil, now: ContinuousClock.Instant) -> Bool {
         shards.shard(for: key.external).mutex.withLock { state in
             guard state.channels[key] == nil else { return false }
             state.channels[key] = Channel(writer: RecordWriter(socket: socket, backlogLimit: backlogLimit), lastInbound: now)
-            state.externals[key.external, default: (key.remote, 0)].count += 1
+            state.externals[key.external, default: (route, 0)].count += 1
             return true
         }
     }
@@ -63,16 +65,9 @@ public final class UDPChannelTable: Sendable {
     /// Removes a binding; after this returns no worker touches its socket.
     public func remove(_ key: UDPChannelKey) {
         shards.shard(for: key.external).mutex.withLock { state in
-            guard state.channels.removeValue(forKey: key) != nil, var shared = state.externals[key.external] else { return }
-            shared.count -= 1
-            if shared.count == 0 {
-                state.externals[key.external] = nil
-                return
-            }
-            if shared.remote == key.remote, let other = state.channels.keys.first(where: { $0.external == key.external }) {
-                shared.remote = other.remote
-            }
-            state.externals[key.external] = shared
+            guard state.channels.removeValue(forKey: key) != nil, let index = state.externals.index(forKey: key.external) else { return }
+            state.externals.values[index].count -= 1
+            if state.externals.values[index].count == 0 { state.externals.remove(at: index) }
         }
     }
 
@@ -83,6 +78,10 @@ public final class UDPChannelTable: Sendable {
         case noBinding
         /// A binding exists for the external endpoint, not for this remote (filtering).
         case filtered
+        /// Endpoint-independent filtering admits this remote, but no binding carries its datagrams:
+        /// records carry no source, so one can only reach the LAN host through a connection of its
+        /// own (`UDPInboundOpener`). `route` is the LAN endpoint behind the external endpoint, if known.
+        case newRemote(UDPReturnRoute?)
         case failed(Errno)
     }
 
@@ -91,16 +90,13 @@ public final class UDPChannelTable: Sendable {
     public func deliver(_ payload: UnsafeRawBufferPointer, from remote: Endpoint, to external: Endpoint,
                         now: ContinuousClock.Instant, burst: inout UDPBurst) -> Delivery {
         let (delivery, key): (Delivery, UDPChannelKey?) = shards.shard(for: external).mutex.withLock { state in
-            var key = UDPChannelKey(external: external, remote: remote)
-            var index = state.channels.index(forKey: key)
-            if index == nil {
-                guard let shared = state.externals[external] else { return (.noBinding, nil) }
-                guard filtering == .endpointIndependent else { return (.filtered, nil) }
-                key.remote = shared.remote
-                index = state.channels.index(forKey: key)
-            }
+            let key = UDPChannelKey(external: external, remote: remote)
             // Through the index, so the channel (and its buffer) is changed in place.
-            guard let index else { return (.noBinding, nil) }
+            guard let index = state.channels.index(forKey: key) else {
+                guard let shared = state.externals[external] else { return (.noBinding, nil) }
+                // Never into another remote's binding: the LAN host would take it for that remote's.
+                return (filtering == .endpointIndependent ? .newRemote(shared.route) : .filtered, nil)
+            }
             state.channels.values[index].lastInbound = now
             switch state.channels.values[index].writer.stage(payload) {
             case .written: return (.written, key)
@@ -148,4 +144,28 @@ public struct UDPBurst: Sendable {
     public init() {}
 
     public var isEmpty: Bool { keys.isEmpty }
+}
+
+/// The LAN endpoint behind an external endpoint: the CPE that opened its bindings and the LAN
+/// host's address and port it named in their PM blocks (the endpoint-independent mapping's key).
+public struct UDPReturnRoute: Hashable, Sendable {
+    public var cpe: IPAddress
+    public var `internal`: Endpoint
+
+    public init(cpe: IPAddress, internal: Endpoint) {
+        self.cpe = cpe
+        self.internal = `internal`
+    }
+}
+
+/// Carries a datagram from a remote that no binding names to the LAN host, on an inbound MPTCP
+/// connection to the CPE whose PM block names that remote as the source (draft 5.1.2), so the
+/// host sees the true sender. Asked by the queue workers under `--udp-filtering endpoint`; none
+/// is plugged in yet (the inbound path is issue 16's), so such datagrams are dropped and counted.
+public protocol UDPInboundOpener: Sendable {
+    /// Takes the datagram (`payload` is valid only during the call: copy it) from `remote` to
+    /// `external`, bound for `route`; false when it cannot (then it is dropped and counted).
+    /// Runs on a queue worker: must not block.
+    func open(_ payload: UnsafeRawBufferPointer, from remote: Endpoint, to external: Endpoint, route: UDPReturnRoute,
+              now: ContinuousClock.Instant) -> Bool
 }

@@ -17,6 +17,10 @@ public enum UDPCounter: Int, CounterName {
     case datagramsQueued, recordsWritten, recordsBacklogged, recordsDroppedBacklogFull, recordWriteErrors
     // Queued datagrams not carried.
     case noBinding, filteredRemote, notBondable, oversizedUnbonded, malformed, passedThrough
+    /// `--udp-filtering endpoint` admitted a remote no binding names, and no inbound connection
+    /// could carry it with its own source (none can yet): dropped rather than delivered as if
+    /// it came from another remote.
+    case newRemoteNoInbound
     // Bindings (concentrator) and flows (CPE).
     case bindingsOpened, bindingsClosed, bindingsOpen, bindingIdleTimeouts, bindingOpenErrors, noConcentratorForFamily
     /// --udp-congestion-control could not be set on a connection (it keeps the kernel's default).
@@ -53,6 +57,7 @@ public enum UDPCounter: Int, CounterName {
         case .oversizedUnbonded: "udp_oversized_not_bonded"
         case .malformed: "udp_malformed"
         case .passedThrough: "udp_passed_through"
+        case .newRemoteNoInbound: "udp_dropped_new_remote_no_inbound"
         case .bindingsOpened: "udp_bindings_opened"
         case .bindingsClosed: "udp_bindings_closed"
         case .bindingsOpen: "udp_bindings_open"

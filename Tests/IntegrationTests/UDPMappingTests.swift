@@ -122,6 +122,27 @@ import Testing
         }
     }
 
+    /// `--udp-filtering endpoint`: a third remote may send to the shared external endpoint, but no
+    /// binding carries its datagrams with its own source (records have none, and the inbound
+    /// connection that would is not there yet), so they are dropped and counted, never handed to
+    /// the LAN socket as if one of its two remotes had sent them.
+    @Test func underEndpointFilteringANewRemoteIsNeverDeliveredWithAnotherRemotesSource() async throws {
+        try await Testbed.with("udpeimef") { bed in
+            try Self.start(bed, concentrator: ["--udp-filtering", "endpoint"])
+            let before = try bed.stats()
+            let probe = try Self.probe(bed, linger: 4)
+            let first = probe.external(0, Self.remotes[0])
+            #expect(Self.inPool(first) && first == probe.external(0, Self.remotes[1]), "\(probe.external)")
+            try Self.sendFromStranger(bed, to: try #require(first))
+            let dropped = try bed.waitFor(5) { UDPTests.moved(before, try bed.stats(), "inbound_udp_dropped_new_remote_no_inbound") == 3 }
+            let stats = try bed.stats()
+            #expect(dropped, "\(stats)")
+            #expect(UDPTests.moved(before, stats, "inbound_udp_dropped_filtered_remote") == 0, "\(stats)")
+            let strays = try Self.strays(bed, probe)
+            #expect(strays.isEmpty, "the LAN got datagrams with a source that did not send them: \(strays)")
+        }
+    }
+
     /// A CPE that names no LAN endpoint (`--source-option never`, or one older than the mapping)
     /// still works: each flow gets its own external port, as before.
     @Test func withoutASourceOptionEachFlowGetsItsOwnPort() async throws {

@@ -139,8 +139,9 @@ import Testing
     }
 
     /// Draft 5.1.1 and RFC 4787: a datagram to a pool port with no binding is dropped and counted;
-    /// one to a bound port from another remote is dropped under the default filtering and
-    /// delivered under --udp-filtering endpoint.
+    /// one to a bound port from another remote is dropped under the default filtering, and under
+    /// --udp-filtering endpoint too until an inbound connection can carry it with its own source
+    /// (counted apart): never delivered as if the first remote had sent it.
     @Test func unboundAndFilteredDatagramsAreDroppedAndCounted() async throws {
         try await Testbed.with("udpfilter") { bed in
             try Self.startBondedUDP(bed)
@@ -156,25 +157,26 @@ import Testing
             let stats = try bed.stats()
             #expect(dropped, "\(stats)")
 
-            let (unexpected, filtered) = try Self.strangerReply(bed)
+            let (unexpected, filtered, noInbound) = try Self.strangerReply(bed)
             #expect(unexpected == 0, "a datagram from another remote reached the LAN host under address-and-port filtering")
-            #expect(filtered == 3, "inbound_udp_dropped_filtered_remote moved by \(filtered)")
+            #expect(filtered == 3 && noInbound == 0, "inbound_udp_dropped_filtered_remote moved by \(filtered), no_inbound \(noInbound)")
         }
         try await Testbed.with("udpeif") { bed in
             try Self.startBondedUDP(bed, concentrator: ["--udp-filtering", "endpoint"])
             try Self.startEcho(bed, port: Self.echoPort)
-            let (unexpected, filtered) = try Self.strangerReply(bed)
-            #expect(unexpected == 3, "endpoint-independent filtering delivered \(unexpected) of 3")
-            #expect(filtered == 0)
+            let (unexpected, filtered, noInbound) = try Self.strangerReply(bed)
+            #expect(unexpected == 0, "endpoint-independent filtering delivered \(unexpected) of 3 with the wrong source")
+            #expect(filtered == 0 && noInbound == 3, "filtered \(filtered), inbound_udp_dropped_new_remote_no_inbound \(noInbound)")
         }
     }
 
     /// The LAN host pings the echo server once and keeps listening; meanwhile the server sends
     /// three datagrams from another port to the binding's external endpoint. Returns how many
-    /// datagrams the LAN host got that were not the echo, and how many the concentrator filtered.
-    /// Records carry no source, so a stranger's datagram delivered under endpoint-independent
-    /// filtering reaches the LAN host as if from the original remote (udp_check: mismatched).
-    static func strangerReply(_ bed: Testbed) throws -> (unexpected: Int, filtered: Int) {
+    /// datagrams the LAN host got that were not the echo, how many the concentrator filtered, and
+    /// how many it dropped for want of an inbound connection. Records carry no source, so a
+    /// stranger's datagram put into the binding would reach the LAN host as if from the original
+    /// remote (udp_check: mismatched).
+    static func strangerReply(_ bed: Testbed) throws -> (unexpected: Int, filtered: Int, noInbound: Int) {
         let before = try bed.stats()
         let client = try bed.spawn("stranger-client", in: bed.lan, [
             "python3", "\(Testbed.tools)/udp_check.py", "--to", Testbed.serverV4, "--port", "\(echoPort)",
@@ -201,7 +203,9 @@ import Testing
                                    "udp_check.py: \(bed.log("stranger-client"))")
         #expect(summary["received"] as? Int == 1, "the echo itself came back: \(summary)")
         let unexpected = (summary["foreign"] as? Int ?? 0) + (summary["mismatched"] as? Int ?? 0)
-        return (unexpected, moved(before, try bed.stats(), "inbound_udp_dropped_filtered_remote"))
+        let after = try bed.stats()
+        return (unexpected, moved(before, after, "inbound_udp_dropped_filtered_remote"),
+                moved(before, after, "inbound_udp_dropped_new_remote_no_inbound"))
     }
 
     /// An idle binding is closed with MP_FASTCLOSE (--udp-idle-timeout) and the CPE's flow goes
