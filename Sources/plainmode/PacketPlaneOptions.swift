@@ -44,7 +44,7 @@ struct PacketPlaneOptions: ParsableArguments {
           help: "Carry UDP (PM protocol 17): records become datagrams from the CPE's port set, and datagrams to the pool (queued by concentrator-net.sh --udp) go back as records.")
     var udp = true
 
-    @Option(help: "Which Internet datagrams a UDP binding takes (RFC 4787): address-and-port (only from the remote the CPE named) or endpoint (from anyone).")
+    @Option(help: "Which Internet datagrams a UDP binding takes (RFC 4787): address-and-port (only from the remote the CPE named) or endpoint (from anyone to the external endpoint; one from a remote that no flow of it names needs an inbound connection of its own to reach the LAN host with its real source, which this version does not open: it is dropped and counted, inbound_udp_dropped_new_remote_no_inbound).")
     var udpFiltering = UDPFiltering.addressAndPortDependent.rawValue
 
     @OptionGroup var udpFlows: UDPFlowOptions
