@@ -28,7 +28,7 @@ extension RelayLoop {
         let subscriber = settings.subscribers.subscriber(for: cpe)
         let pooled = remote.address.isIPv4 && !settings.preserveIPv4Source && settings.allocator != nil
         // Pooled with a PM source: every binding of that LAN endpoint shares one external endpoint.
-        let mapping = pooled && udp.mappings != nil ? Self.endpointMappingKey(block: block, subscriber: subscriber.id) : nil
+        var mapping = pooled && udp.mappings != nil ? Self.endpointMappingKey(block: block, subscriber: subscriber.id) : nil
         let chosen = if let mapping, let mappings = udp.mappings {
             chooseMappedSource(mapping, in: mappings, cpe: cpe, now: now)
         } else {
@@ -38,15 +38,25 @@ extension RelayLoop {
         guard var external = chosen else { return finish(slot, .refused, now: now) }
         // No port in a preserved PM source: the CPE's own source port stands in for the LAN host's.
         if external.port == 0 { external = SocketAddress(external.address, port: connections[slot].peer.port) }
-        let key = UDPChannelKey(external: Endpoint(address: external.address, port: external.port),
+        var key = UDPChannelKey(external: Endpoint(address: external.address, port: external.port),
                                 remote: Endpoint(address: remote.address, port: remote.port))
-        let route = mapping.map { UDPReturnRoute(cpe: cpe, internal: $0.internal) }
-        guard udp.channels.insert(key, socket: connections[slot].downstream, route: route, now: now) else {
-            if let mapping {
-                releaseMappedSource(external, key: mapping, holdUntil: nil)
-            } else if pooled {
-                releasePooledSource(external, subscriber: subscriber.id, transport: .udp, holdUntil: nil)
-            }
+        var inserted = udp.channels.insert(key, socket: connections[slot].downstream,
+                                           route: mapping.map { UDPReturnRoute(cpe: cpe, internal: $0.internal) }, now: now)
+        if !inserted, let shared = mapping {
+            // The mapping serves this remote through another connection still (a CPE that restarted
+            // while the old one idles out): this flow gets a port of its own rather than nothing.
+            releaseMappedSource(external, key: shared, holdUntil: nil)
+            mapping = nil
+            guard let own = chooseSource(block: block, cpe: cpe, subscriber: subscriber, remote: remote, pooled: pooled,
+                                         transport: .udp, settings: settings, now: now)
+            else { return finish(slot, .refused, now: now) }
+            udpCounters.add(.mappingConflictFallbacks)
+            external = own
+            key = UDPChannelKey(external: Endpoint(address: own.address, port: own.port), remote: key.remote)
+            inserted = udp.channels.insert(key, socket: connections[slot].downstream, route: nil, now: now)
+        }
+        guard inserted else {
+            if pooled { releasePooledSource(external, subscriber: subscriber.id, transport: .udp, holdUntil: nil) }
             counters.add(.bindingConflicts)
             udpCounters.add(.bindingOpenErrors)
             logConnectionError("UDP binding \(external) -> \(remote) exists already")

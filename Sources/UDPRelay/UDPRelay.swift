@@ -35,6 +35,9 @@ public enum UDPCounter: Int, CounterName {
     // Concentrator: endpoint-independent mappings (RFC 4787 REQ-1) of LAN endpoints named by a PM source.
     /// A binding that took the external endpoint of an existing mapping instead of a port of its own.
     case mappingsReused
+    /// A LAN endpoint's flow to a remote its mapping already serves through another connection (the
+    /// CPE restarted while the old one idles out): it got a port of its own instead.
+    case mappingConflictFallbacks
     /// Mappings in force (a level).
     case mappingsOpen
 
@@ -70,6 +73,7 @@ public enum UDPCounter: Int, CounterName {
         case .segmentationRefused: "udp_segmentation_refused"
         case .deliverySocketErrors: "udp_delivery_socket_errors"
         case .mappingsReused: "udp_mappings_reused"
+        case .mappingConflictFallbacks: "udp_mapping_conflict_fallbacks"
         case .mappingsOpen: "udp_mappings_open"
         }
     }

@@ -198,11 +198,13 @@ final class Testbed: @unchecked Sendable {
         return process
     }
 
-    func startCPE(_ extra: [String] = []) throws {
-        try spawn("cpe", in: cpe, [Self.binary, "cpe", "--concentrator", Self.serviceV4, "--concentrator6", Self.serviceV6,
+    @discardableResult
+    func startCPE(_ extra: [String] = []) throws -> Process {
+        let process = try spawn("cpe", in: cpe, [Self.binary, "cpe", "--concentrator", Self.serviceV4, "--concentrator6", Self.serviceV6,
                                    "--control-socket", cpeSocket, "--threads", "2"] + extra)
         let up = waitFor(10) { FileManager.default.fileExists(atPath: cpeSocket) }
         try #require(up, "CPE did not start: \(log("cpe"))")
+        return process
     }
 
     /// `peer.py serve` on the Internet host.

@@ -34,17 +34,17 @@ import Testing
     }
 
     /// LAN socket 0 asks both remotes, socket 1 the first one.
-    static func probe(_ bed: Testbed, linger: Double) throws -> Probe {
-        let process = try bed.spawn("probe", in: bed.lan, [
+    static func probe(_ bed: Testbed, linger: Double, name: String = "probe") throws -> Probe {
+        let process = try bed.spawn(name, in: bed.lan, [
             "python3", "\(Testbed.tools)/udp_mapping.py", "probe", "--socket", lanSockets[0], "--socket", lanSockets[1],
             "--ask", "0=\(remotes[0])", "--ask", "0=\(remotes[1])", "--ask", "1=\(remotes[0])", "--linger", "\(linger)",
         ])
         var seen: [[String: Any]]?
         _ = bed.waitFor(30) {
-            seen = Self.jsonLines(bed.log("probe")).compactMap { $0["seen"] as? [[String: Any]] }.first
+            seen = Self.jsonLines(bed.log(name)).compactMap { $0["seen"] as? [[String: Any]] }.first
             return seen != nil
         }
-        let items = try #require(seen, "the probe gave no answer: \(bed.log("probe"))")
+        let items = try #require(seen, "the probe gave no answer: \(bed.log(name))")
         var external: [String: String] = [:]
         for item in items {
             if let socket = item["socket"] as? Int, let remote = item["remote"] as? String, let seen = item["external"] as? String {
@@ -158,4 +158,48 @@ import Testing
             #expect(try Self.strays(bed, probe).isEmpty)
         }
     }
+
+    /// A CPE that dies without closing its connections (a power cut: simulated by dropping the old
+    /// connections' packets before killing it) comes back while the concentrator still holds the
+    /// old bindings of each LAN endpoint and remote: the new flows must still work, each with a
+    /// port of its own until the old bindings idle out (`udp_mapping_conflict_fallbacks`).
+    @Test func aRestartedCPEsFlowsWorkWhileTheOldBindingsLinger() async throws {
+        try await Testbed.with("udpeimre") { bed in
+            try bed.concentratorNet(["--udp"])
+            let rules = try bed.run(bed.cpe, ["bash", Testbed.repository.appendingPathComponent("Deploy/cpe-net.sh").path,
+                                              "--lan-if", "lan0", "--endpoint", "198.51.100.6@wanb", "--udp", "--queues", "0:1"])
+            try #require(rules.status == 0, "\(rules.output)")
+            for address in ["203.0.113.3/24"] { _ = try bed.run(bed.srv, ["ip", "address", "add", address, "dev", "up0"]) }
+            try bed.spawn("reflector", in: bed.srv, ["python3", "\(Testbed.tools)/udp_mapping.py", "reflect", "--duration", "300"]
+                          + Self.remotes.flatMap { ["--listen", $0] })
+            #expect(bed.waitFor(10) { bed.log("reflector").contains("ready") })
+            try bed.startConcentrator(["--queues", "0:1"])
+            let firstCPE = try bed.startCPE(["--queues", "0:1"])
+            let before = try Self.probe(bed, linger: 0)
+            #expect(Self.inPool(before.external(0, Self.remotes[0])), "\(before.external)")
+            // The old connections' packets never leave again: no FIN, no RST reaches the concentrator.
+            let listing = try bed.run(bed.cpe, ["ss", "-Htn", "state", "established", "( dport = :5000 )"])
+            let ports = Set(listing.output.split(separator: "\n").compactMap { line -> String? in
+                line.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first?.split(separator: ":").last.map(String.init)
+            })
+            try #require(!ports.isEmpty, "no CPE connections to the concentrator: \(listing.output)")
+            for port in ports {
+                let drop = try bed.run(bed.cpe, ["iptables", "-I", "OUTPUT", "-p", "tcp", "--sport", port, "-j", "DROP"])
+                try #require(drop.status == 0, "\(drop.output)")
+            }
+            kill(firstCPE.processIdentifier, SIGKILL)
+            firstCPE.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: bed.cpeSocket)
+            let bindingsBefore = try bed.stats()["udp_bindings_open"]
+            #expect(bindingsBefore == 3, "the concentrator should still hold the old bindings")
+            try bed.startCPE(["--queues", "0:1"])
+            let after = try Self.probe(bed, linger: 0, name: "probe-after")
+            for (socket, remote) in [(0, Self.remotes[0]), (0, Self.remotes[1]), (1, Self.remotes[0])] {
+                #expect(Self.inPool(after.external(socket, remote)), "socket \(socket) to \(remote) got no answer: \(after.external)")
+            }
+            let stats = try bed.stats()
+            #expect(stats["udp_mapping_conflict_fallbacks"] == 3 && stats["udp_bindings_open"] == 6, "\(stats)")
+        }
+    }
 }
+
