@@ -41,8 +41,13 @@ import Testing
         let json = bed.directory.appendingPathComponent("allocation.jsonl").path
         let started = Int(Date().timeIntervalSince1970 * 1000)
         try bed.startConcentrator(["--subscribers", subscribers, "--log-ipfix", "203.0.113.1:4739", "--log-json", json,
-                                   "--log-sessions", "--lease-hold", "1"])
+                                   "--log-sessions", "--lease-hold", "1", "--pcp-listen", "198.51.100.1"])
         for source in ["198.51.100.2", "198.51.100.6"] { _ = try SubscriberLeaseTests.portSet(bed, from: source) }
+        // A PCP mapping of 4 ports for cust-a, made and deleted: 4 NAT44 BIB creates (8) and 4 deletes (9).
+        let mapped = try PCPServerTests.single(bed, ["--protocol", "17", "--internal-port", "6000", "--port-set", "4", "--lifetime", "300"])
+        let mappedPort = try #require(mapped.external_port, "\(mapped)")
+        #expect(mapped.result == 0 && mapped.port_set?.size == 4, "\(mapped)")
+        #expect(try PCPServerTests.single(bed, ["--protocol", "17", "--internal-port", "6000", "--port-set", "4", "--lifetime", "0"]).result == 0)
         let leases = try bed.run(bed.conc, [Testbed.binary, "ctl", "leases", "--json", "--control-socket", bed.concentratorSocket], timeout: 10)
         let leaseList = ((try? JSONSerialization.jsonObject(with: Data(leases.output.utf8))) as? [String: Any])?["leases"] as? [[String: Any]] ?? []
         try #require(leaseList.count == 2, "\(leases.output)")
@@ -71,6 +76,12 @@ import Testing
             }
         }
         #expect(records.filter { event($0) == 4 }.count == 2 && records.filter { event($0) == 5 }.count == 2, "sessions: \(records.count) records")
+        for kind in [8, 9] {
+            let bindings = records.filter { event($0) == kind }
+            #expect(bindings.count == 4 && bindings.allSatisfy { $0["src addr"] == "198.51.100.2" }, "BIB \(kind): \(bindings)")
+            let ports = Set(bindings.compactMap { $0["src xlt port"].flatMap { Int($0) } })
+            #expect(ports == Set(mappedPort..<mappedPort + 4), "BIB \(kind) ports \(ports) for a mapping from \(mappedPort)")
+        }
 
         // tshark: the port ranges of the allocations are exactly the leases' port sets; nothing malformed.
         let decode = ["tshark", "-r", capture, "-d", "udp.port==4739,cflow"]
@@ -100,5 +111,7 @@ import Testing
             #expect(verbose.output.contains("Type: \(name)"), "tshark does not name \(name)")
         }
         #expect(verbose.output.contains("Nat Event: Port block allocation (16)"))
+        #expect(verbose.output.contains("Nat Event: NAT44 BIB create (8)") && verbose.output.contains("Nat Event: NAT44 BIB delete (9)"),
+                "\(verbose.output.split(separator: "\n").filter { $0.contains("Nat Event") }.prefix(20))")
     }
 }
