@@ -3,11 +3,13 @@
 #
 #   cpe-net.sh --lan-if IF [--lan-if IF2]... [--tproxy-port 7000] [--mark 1] [--table 100]
 #              [--exclude PREFIX]... [--endpoint ADDR@DEV]... [--subflows 2]
-#              [--udp] [--queues FIRST:LAST] [--down]
+#              [--udp] [--queues FIRST:LAST] [--inbound-port P] [--down]
 #
-# TCP connections from the LAN are intercepted with TPROXY and handed to plainmode's local port,
-# which sees the original destination with getsockname() and opens an MPTCP connection to the
-# concentrator. Connections to the CPE itself and the CPE's own traffic are never intercepted.
+# New TCP connections from the LAN (their SYNs) are intercepted with TPROXY and handed to
+# plainmode's local port, which sees the original destination with getsockname() and opens an
+# MPTCP connection to the concentrator. Connections to the CPE itself and the CPE's own traffic
+# are never intercepted, nor is a packet of a connection that is not plainmode's: a natively
+# routed inbound connection's replies from the LAN are routed as usual.
 #
 # --lan-if IF        interface facing the customer LAN (required, repeatable)
 # --tproxy-port P    local port plainmode listens on with IP_TRANSPARENT (default 7000)
@@ -16,7 +18,9 @@
 # --exclude PREFIX   destinations never intercepted (e.g. a management network); repeatable
 # --endpoint A@DEV   MPTCP "subflow" endpoint: open an extra subflow from address A on DEV
 #                    (the second WAN); repeatable. DEV also needs a source route for A (see
-#                    README.md, "Deploy").
+#                    README.md, "Deploy"). With --inbound-port also "signal": A is announced
+#                    (ADD_ADDR), so the concentrator adds a subflow to it on inbound connections,
+#                    where the CPE is the passive side and cannot add one itself.
 # --subflows N       MPTCP limits: subflows and accepted ADD_ADDRs per connection (default 2)
 # --udp              queue UDP from the LAN (not to the CPE itself, not broadcast or multicast, not
 #                    --exclude'd) to plainmode by NFQUEUE, which bonds each flow over its own MPTCP
@@ -25,12 +29,23 @@
 #                    is removed).
 # --queues F:L       NFQUEUE numbers (--queue-balance F:L, or --queue-num F when F = L); the same
 #                    as plainmode cpe --queues (default 0:0)
+# --inbound-port P   plainmode cpe --inbound-listen's port (the concentrator's --cpe-inbound-port,
+#                    7600 by default): sets the TFO server bit (the concentrator's PM block comes
+#                    as SYN data), makes the --endpoint addresses "signal subflow", and queues the
+#                    SYNs to port P on the CPE's own addresses to plainmode's queues (--queues,
+#                    --queue-bypass), which lower their window field: Linux 6.18 stalls transfers
+#                    towards the concentrator otherwise (FACTS.md 7; needs plainmode cpe with its
+#                    queues bound, i.e. without --no-udp). Without it, no inbound rule exists.
+#                    The LAN host's replies to an inbound connection come back to plainmode's
+#                    socket through the same socket rule as outbound ones (source = the Internet
+#                    host, a transparent socket).
 # --down             remove what this script adds (rules, ip rules, routes, the given endpoints);
 #                    sysctls and MPTCP limits are left as they are
 #
 # Idempotent: running it again adds no duplicate rule. The netfilter rules live in the mangle
 # chains PLAINMODE_TPROXY and PLAINMODE_DIVERT (rewritten atomically on each run), jumped to from
-# PREROUTING for TCP arriving on the LAN interfaces, and PLAINMODE_UDP for UDP.
+# PREROUTING for TCP arriving on the LAN interfaces, PLAINMODE_UDP for UDP, and PLAINMODE_INBOUND
+# (jumped to for all TCP) for the inbound SYNs.
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -44,6 +59,7 @@ table=100
 subflows=2
 udp=0
 queues=0:0
+inbound_port=""
 down=0
 need() { [[ $1 -ge 2 ]] || { usage >&2; exit 2; }; }
 while (($#)); do
@@ -57,6 +73,7 @@ while (($#)); do
         --subflows) need $#; subflows=$2; shift 2 ;;
         --udp) udp=1; shift ;;
         --queues) need $#; queues=$2; shift 2 ;;
+        --inbound-port) need $#; inbound_port=$2; shift 2 ;;
         --down) down=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "cpe-net: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -68,6 +85,9 @@ if [[ ! $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then echo "cpe-net
 [[ $mark =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || { echo "cpe-net: bad --mark '$mark'" >&2; exit 2; }
 [[ $table =~ ^[0-9]+$ ]] || { echo "cpe-net: bad --table '$table'" >&2; exit 2; }
 [[ $subflows =~ ^[0-8]$ ]] || { echo "cpe-net: --subflows must be 0..8" >&2; exit 2; }
+if [[ -n $inbound_port ]] && { [[ ! $inbound_port =~ ^[0-9]{1,5}$ ]] || ((10#$inbound_port < 1 || 10#$inbound_port > 65535)); }; then
+    echo "cpe-net: bad --inbound-port '$inbound_port'" >&2; exit 2
+fi
 for e in "${endpoints[@]}"; do [[ $e == ?*@?* ]] || { echo "cpe-net: --endpoint must be ADDR@DEV, got '$e'" >&2; exit 2; }; done
 if [[ $queues =~ ^([0-9]{1,5})(:([0-9]{1,5}))?$ ]]; then
     qfirst=$((10#${BASH_REMATCH[1]})) qlast=$((10#${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}))
@@ -87,6 +107,7 @@ done
 TPROXY_CHAIN=PLAINMODE_TPROXY
 DIVERT_CHAIN=PLAINMODE_DIVERT
 UDP_CHAIN=PLAINMODE_UDP
+INBOUND_CHAIN=PLAINMODE_INBOUND
 
 ipt() { local f=$1; shift; if [[ $f == 4 ]]; then iptables -w 5 "$@"; else ip6tables -w 5 "$@"; fi; }
 ipt_restore() { if [[ $1 == 4 ]]; then iptables-restore -w 5 --noflush; else ip6tables-restore -w 5 --noflush; fi; }
@@ -117,8 +138,40 @@ chain_rules() {
     fi
     # Every other new TCP connection from the LAN goes to plainmode's transparent listener, which
     # reads the original destination with getsockname(); the mark routes the SYN to the host.
-    echo "-A $TPROXY_CHAIN -p tcp -j TPROXY --on-port $port --tproxy-mark $mark"
+    # Only initial SYNs: any other packet without a transparent socket belongs to a connection
+    # plainmode does not relay (a natively routed inbound one, say) and is routed as usual.
+    echo "-A $TPROXY_CHAIN -p tcp --syn -j TPROXY --on-port $port --tproxy-mark $mark"
     echo "COMMIT"
+}
+
+# The contents of PLAINMODE_INBOUND for one family: SYNs to the inbound listeners, to the queues,
+# whose worker lowers the window field of a SYN carrying data (see --inbound-port).
+inbound_rules() {
+    echo "*mangle"
+    echo ":$INBOUND_CHAIN - [0:0]"
+    echo "-A $INBOUND_CHAIN -p tcp --syn --dport $inbound_port -m addrtype --dst-type LOCAL -m comment --comment \"plainmode: inbound SYN window\" -j NFQUEUE $queue_target --queue-bypass"
+    echo "COMMIT"
+}
+
+# inbound_down 4|6: the PREROUTING jump to PLAINMODE_INBOUND, and the chain.
+inbound_down() {
+    local f=$1 i
+    for ((i = 0; i < 16; i++)); do
+        ipt "$f" -t mangle -C PREROUTING -p tcp -j "$INBOUND_CHAIN" 2>/dev/null || break
+        ipt "$f" -t mangle -D PREROUTING -p tcp -j "$INBOUND_CHAIN"
+    done
+    if ipt "$f" -t mangle -S "$INBOUND_CHAIN" >/dev/null 2>&1; then
+        ipt "$f" -t mangle -F "$INBOUND_CHAIN"
+        ipt "$f" -t mangle -X "$INBOUND_CHAIN"
+    fi
+}
+
+inbound_up() {
+    local f=$1
+    if [[ -z $inbound_port ]]; then inbound_down "$f"; return; fi
+    inbound_rules | ipt_restore "$f"
+    ipt "$f" -t mangle -C PREROUTING -p tcp -j "$INBOUND_CHAIN" 2>/dev/null ||
+        ipt "$f" -t mangle -A PREROUTING -p tcp -j "$INBOUND_CHAIN"
 }
 
 # The contents of PLAINMODE_UDP for one family (same transaction scheme as chain_rules).
@@ -176,6 +229,7 @@ net_down() {
     local f i lan
     for f in 4 6; do
         udp_down "$f"
+        inbound_down "$f"
         # Every jump from PREROUTING to our chain, whatever interface it was added for.
         for ((i = 0; i < 64; i++)); do
             lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$TPROXY_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
@@ -202,20 +256,34 @@ net_down() {
 net_up() {
     local f fo lan e a dev
     # TFO client bit (0x1): plainmode sends the PM block as SYN data (it asks for no cookie with
-    # TCP_FASTOPEN_NO_COOKIE on its socket). Other bits are kept.
+    # TCP_FASTOPEN_NO_COOKIE on its socket); with --inbound-port also the server bit (0x2): the
+    # concentrator's block arrives as SYN data. Other bits are kept.
+    local server=0
+    [[ -n $inbound_port ]] && server=2
     fo=$(sysctl -n net.ipv4.tcp_fastopen)
-    sysctl -q -w net.ipv4.tcp_fastopen=$((fo | 0x1))
+    sysctl -q -w net.ipv4.tcp_fastopen=$((fo | 0x1 | server))
     # MPTCP sockets are refused unless this is on.
     sysctl -q -w net.mptcp.enabled=1
     # Allow the extra subflow(s) over the other WAN link(s).
     ip mptcp limits set subflow "$subflows" add_addr_accepted "$subflows"
     # One "subflow" endpoint per extra WAN address: the kernel opens a subflow from it on every
-    # MPTCP connection (the first subflow uses the default route).
+    # MPTCP connection the CPE opens (the first subflow uses the default route). With inbound
+    # connections also "signal": the concentrator opens one to it on the connections it opens.
+    local flags=subflow existing id
+    [[ -n $inbound_port ]] && flags="signal subflow"
     for e in "${endpoints[@]}"; do
         a=${e%@*} dev=${e##*@}
-        if ! ip mptcp endpoint show | awk '{print $1}' | grep -qxF -- "$a"; then
-            ip mptcp endpoint add "$a" dev "$dev" subflow
+        existing=$(ip mptcp endpoint show | awk -v a="$a" '$1 == a' | head -n 1)
+        if [[ -n $existing ]]; then
+            # Flags cannot be changed in place: an endpoint with others is replaced.
+            if { [[ -n $inbound_port ]] && [[ $existing != *signal* ]]; } || { [[ -z $inbound_port ]] && [[ $existing == *signal* ]]; }; then
+                id=$(awk '{ for (i = 2; i < NF; i++) if ($i == "id") print $(i + 1) }' <<<"$existing")
+                ip mptcp endpoint delete id "$id"
+                existing=""
+            fi
         fi
+        # shellcheck disable=SC2086
+        [[ -n $existing ]] || ip mptcp endpoint add "$a" dev "$dev" $flags
     done
 
     for f in 4 6; do
@@ -230,6 +298,8 @@ net_up() {
         [[ -n $(ip -"$f" rule show fwmark "$mark" lookup "$table") ]] || ip -"$f" rule add fwmark "$mark" lookup "$table"
         # UDP from the LAN to plainmode's queues (--udp), or no UDP rule at all.
         udp_up "$f"
+        # SYNs to the inbound listeners to the queues (--inbound-port), or no such rule.
+        inbound_up "$f"
     done
     # ... where every destination is local: TPROXY'd SYNs reach the listener on the host.
     ip -4 route replace local 0.0.0.0/0 dev lo table "$table"
@@ -237,6 +307,9 @@ net_up() {
     echo "cpe-net: tcp_fastopen=$(sysctl -n net.ipv4.tcp_fastopen), mptcp on, limits subflow $subflows," \
         "endpoints: ${endpoints[*]:-none}; TPROXY tcp from ${lan_ifs[*]} -> port $port (mark $mark, table $table)"
     if ((udp)); then echo "cpe-net: UDP from ${lan_ifs[*]} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
+    if [[ -n $inbound_port ]]; then
+        echo "cpe-net: inbound: SYNs to port $inbound_port -> NFQUEUE $qfirst:$qlast (bypass); endpoints signalled"
+    fi
 }
 
 if ((down)); then net_down; else net_up; fi

@@ -118,6 +118,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
             counters.add(.malformed)
             return .accept
         }
+        if case .tcp = parsed.transport { return lowerFastOpenWindow(packet, parsed) }
         guard !packet.isGSO else {  // bound without GSO: the kernel segments first
             counters.add(.malformed)
             return .accept
@@ -163,6 +164,17 @@ final class CPEDatagramWorker: @unchecked Sendable {
             closeFlow(Int(slot), abort: true)
         }
         return .drop
+    }
+
+    /// A SYN to an inbound listener (queued by cpe-net.sh --inbound-port): the concentrator's PM
+    /// block comes as SYN data, so Linux 6.18 would take the SYN's window field, wrongly scaled,
+    /// as the send limit towards the concentrator and overrun it (FACTS.md 7); lowered as the
+    /// concentrator's SYN gate does (`nfq_rewritten`). Anything else of TCP passes unchanged.
+    private func lowerFastOpenWindow(_ packet: borrowing QueuedPacket, _ parsed: ParsedPacket) -> Verdict {
+        guard let window = SynGate.fastOpenWindow(parsed, bytes: packet.bytes) else { return .accept }
+        var rewritten = parsed
+        packet.withMutableBytes { rewritten.rewriteTCPWindow(to: window, in: $0, checksumIsPartial: packet.checksumNotReady) }
+        return .acceptRewritten
     }
 
     private func concentrator(for destination: IPAddress) -> SocketAddress? {

@@ -215,7 +215,12 @@ public final class SynGate: Sendable {
     /// take over from the first ACK. Only SYNs that can make a Fast Open child are touched (data,
     /// or a Fast Open option), and never their payload, options or sequence numbers.
     public func fastOpenWindow(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer) -> UInt16? {
-        guard settings.rewritesFastOpenWindow, case .tcp(let tcp) = packet.transport, tcp.isInitialSYN,
+        settings.rewritesFastOpenWindow ? Self.fastOpenWindow(packet, bytes: bytes) : nil
+    }
+
+    /// `fastOpenWindow` whatever the settings: also the CPE's, for SYNs to its inbound listeners.
+    public static func fastOpenWindow(_ packet: ParsedPacket, bytes: UnsafeRawBufferPointer) -> UInt16? {
+        guard case .tcp(let tcp) = packet.transport, tcp.isInitialSYN,
               packet.packetLength <= bytes.count
         else { return nil }
         let segment = UnsafeRawBufferPointer(rebasing: bytes[packet.transportOffset..<packet.packetLength])

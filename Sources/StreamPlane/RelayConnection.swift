@@ -20,6 +20,8 @@ struct RelayConnection {
     }
 
     var phase: Phase = .free
+    /// Accepted on an inbound listener: an Internet host's connection, relayed towards the LAN.
+    var inbound = false
     /// Bumped when the slot is reused, so a stale epoll event for an old socket is ignored.
     var generation: UInt32 = 0
     var downstream = Socket(rawValue: -1)

@@ -29,10 +29,17 @@ extension RelayLoop {
             destination: PlainModeOption(direction: .destination, protocolNumber: IPProtocolNumber.tcp,
                                          address: destination.address, port: destination.port, subtype: settings.subtype)
         )
-        let blockBytes = block.encoded()
+        startMultipathLeg(slot, to: concentrator, block: block, synData: settings.blockInSYN, now: now)
+    }
+
+    /// Opens the MPTCP leg that starts with `block` (the CPE's outbound connections, the
+    /// concentrator's inbound ones) and connects it to `peer`: the block and what the accepted side
+    /// has sent so far go out as SYN data (`synData`), else in the first segment after the handshake.
+    func startMultipathLeg(_ slot: Int, to peer: SocketAddress, block: PlainModeBlock, synData: Bool,
+                           now: ContinuousClock.Instant) {
         let upstream: Socket
         do throws(Errno) {
-            upstream = try Socket.stream(family: concentrator.family, protocolNumber: Socket.mptcp)
+            upstream = try Socket.stream(family: peer.family, protocolNumber: Socket.mptcp)
             do {
                 try upstream.enableFastOpenClientWithoutCookie()
                 try upstream.setNoDelay()
@@ -42,14 +49,14 @@ extension RelayLoop {
             }
         } catch {
             if error == .tooManyOpenFiles || error == .tooManyOpenFilesInSystem { counters.add(.descriptorExhaustion) }
-            logConnectionError("MPTCP socket for \(lanHost) failed: \(error)")
+            logConnectionError("MPTCP socket for \(connections[slot].peer) failed: \(error)")
             return finish(slot, .localError(error), now: now)
         }
         connections[slot].upstream = upstream
-        // The block goes out ahead of every LAN byte; what rides in the SYN counts as sent.
-        connections[slot].toUpstream.pending = blockBytes
+        // The block goes out ahead of every accepted byte; what rides in the SYN counts as sent.
+        connections[slot].toUpstream.pending = block.encoded()
         guard takeFirstBytes(slot, now: now) else { return }
-        startConnect(slot, to: concentrator, synData: settings.blockInSYN ? connections[slot].toUpstream.pending : nil, now: now)
+        startConnect(slot, to: peer, synData: synData ? connections[slot].toUpstream.pending : nil, now: now)
     }
 
     /// Most LAN bytes sent with the block: block and bytes fit one segment (and a SYN's data).

@@ -10,10 +10,9 @@ extension RelayLoop {
     /// Peeks at the stream head and feeds the new bytes to the parser; once the block is whole,
     /// reads exactly its bytes off the stream, so what follows is spliced untouched.
     func readBlock(_ slot: Int, now: ContinuousClock.Instant) {
-        guard case .concentrator(let settings) = role else { return }
         // One byte past the cap: the Length byte of an option that would cross it, so the
         // parser can refuse the block instead of waiting for bytes it will never peek.
-        let limit = settings.policy.maximumBlockLength + 1
+        let limit = connections[slot].parser.policy.maximumBlockLength + 1
         let down = connections[slot].downstream
         let seen = connections[slot].blockBytesSeen
         let outcome: BlockRead = withUnsafeTemporaryAllocation(byteCount: max(limit, 1), alignment: 8) { buffer in
@@ -46,7 +45,10 @@ extension RelayLoop {
             finish(slot, .refused, now: now)
         case .complete(let block):
             counters.add(.blockComplete)
-            connectUpstream(slot, block: block, settings: settings, now: now)
+            switch role {
+            case .concentrator(let settings): connectUpstream(slot, block: block, settings: settings, now: now)
+            case .cpe(let settings): connectLANHost(slot, block: block, settings: settings, now: now)
+            }
         }
     }
 
@@ -117,18 +119,7 @@ extension RelayLoop {
                                             transport: .tcp, settings: settings, now: now)
             else { return finish(slot, .refused, now: now) }
             let upstream: Socket
-            do throws(Errno) {
-                upstream = try Socket.stream(family: remote.family)
-                do {
-                    try upstream.setNoDelay()
-                    try upstream.setTransparent(family: remote.family)
-                    try upstream.setReuseAddress()
-                    try upstream.bind(source)
-                } catch {
-                    upstream.close()
-                    throw error
-                }
-            } catch {
+            do throws(Errno) { upstream = try Socket.transparentStream(boundTo: source) } catch {
                 if pooled { releasePooledSource(source, subscriber: subscriber.id, holdUntil: nil) }
                 if error == .addressInUse && pooled && attempts < 8 {
                     counters.add(.bindingConflicts)
@@ -179,8 +170,10 @@ extension RelayLoop {
             return connectFailed(slot, error, now: now)
         }
         counters.add(.upstreamConnected)
-        // CPE: what the LAN host sent during the handshake joins the block if it has not left yet.
-        if case .cpe = role, connections[slot].toUpstream.pendingSent == 0, !takeFirstBytes(slot, now: now) { return }
+        if connections[slot].inbound { counters.add(.inboundConnected) }
+        // A block sent upstream (the CPE's, the concentrator's inbound one): what the accepted side
+        // sent during the handshake joins it if it has not left yet.
+        if !multipathIsDownstream(slot), connections[slot].toUpstream.pendingSent == 0, !takeFirstBytes(slot, now: now) { return }
         markEstablished(connections[slot].binding)
         startRelaying(slot, now: now)
     }
@@ -193,6 +186,7 @@ extension RelayLoop {
         case .timedOut: counters.add(.upstreamTimeouts)
         default: counters.add(.upstreamErrors)
         }
+        if connections[slot].inbound { counters.add(.inboundConnectFailed) }
         logConnectionError("upstream connect for \(connections[slot].peer) failed: \(error)")
         finish(slot, .refused, now: now)
     }

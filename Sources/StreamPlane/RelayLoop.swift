@@ -18,6 +18,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     var datagramSender: DatagramSender?
     var recordBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     let listeners: [Socket]
+    /// Listeners from this index on are inbound ones (`--inbound-listen`).
+    let firstInboundListener: Int
     let stopping: StopFlag
     let epoll: Epoll
     let wake: EventFD
@@ -42,11 +44,13 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     private var nextSweep: ContinuousClock.Instant
     private var nextLogRefill: ContinuousClock.Instant
 
-    init(index: Int, role: RelayRole, tuning: RelayTuning, listeners: [Socket], stopping: StopFlag, logger: Logger) throws(Errno) {
+    init(index: Int, role: RelayRole, tuning: RelayTuning, listeners: [Socket], firstInboundListener: Int, stopping: StopFlag,
+         logger: Logger) throws(Errno) {
         self.index = index
         self.role = role
         self.tuning = tuning
         self.listeners = listeners
+        self.firstInboundListener = firstInboundListener
         self.stopping = stopping
         self.logger = logger
         epoll = try Epoll()
@@ -89,7 +93,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             for i in 0..<count {
                 let (token, ready) = events[i]
                 if token & Token.listenerFlag != 0 {
-                    acceptConnections(from: listeners[Int(token & 0xFFFF)], now: now)
+                    let listener = Int(token & 0xFFFF)
+                    acceptConnections(from: listeners[listener], inbound: listener >= firstInboundListener, now: now)
                 } else if token == Token.wake {
                     wake.drain()
                 } else {
@@ -160,7 +165,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
 
     // MARK: accept
 
-    private func acceptConnections(from listener: Socket, now: ContinuousClock.Instant) {
+    private func acceptConnections(from listener: Socket, inbound: Bool, now: ContinuousClock.Instant) {
         for _ in 0..<64 {
             let accepted: (socket: Socket, peer: SocketAddress?)?
             do { accepted = try listener.accept() } catch {
@@ -183,7 +188,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                 counters.add(.acceptErrors)
                 continue
             }
-            if case .concentrator(let settings) = role, let refusal = admissionRefusal(socket, peer: peer, settings: settings) {
+            if let refusal = admissionRefusal(socket, peer: peer, inbound: inbound) {
                 counters.add(refusal)
                 socket.abort()  // an RST, at once: never a silent drop a client would read as a black hole
                 continue
@@ -194,7 +199,9 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             connections[slot].downstream = socket
             connections[slot].peer = peer
             connections[slot].local = local
+            connections[slot].inbound = inbound
             counters.add(.accepted)
+            if inbound { counters.add(.inboundAccepted) }
             counters.add(.connectionsOpen)
             do {
                 try epoll.add(socket.rawValue, events: [.readable, .writable, .readHangUp, .edgeTriggered],
@@ -203,27 +210,58 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                 finish(slot, .localError(error), now: now)
                 continue
             }
-            switch role {
-            case .concentrator(let settings):
-                connections[slot].phase = .readingBlock
-                connections[slot].parser = PlainModeBlockParser(policy: settings.policy)
-                connections[slot].blockBytesSeen = 0
-                connections[slot].deadline = now + tuning.blockTimeout
-                readBlock(slot, now: now)  // the SYN data is usually there already
-            case .cpe(let settings):
+            switch (role, inbound) {
+            case (.concentrator(let settings), false):
+                startReadingBlock(slot, policy: settings.policy, now: now)
+            case (.concentrator(let settings), true):
+                startInboundConnection(slot, settings: settings, now: now)
+            case (.cpe(let settings), false):
                 startCPEConnection(slot, settings: settings, now: now)
+            case (.cpe(let settings), true):
+                // Inbound listeners exist only with inbound settings (StreamPlaneService).
+                guard let policy = settings.inbound?.policy else { finish(slot, .refused, now: now); continue }
+                startReadingBlock(slot, policy: policy, now: now)
             }
         }
     }
 
-    /// Why the concentrator will not serve a connection it accepted: a source outside `--allow`
-    /// (checked here too: the gate is bypassed while its queues are unbound), or a SYN without
-    /// MP_CAPABLE (the listener then hands out a plain TCP socket).
-    private func admissionRefusal(_ socket: Socket, peer: SocketAddress, settings: ConcentratorSettings) -> StreamCounter? {
-        if let allowed = settings.allowedSources, !allowed.contains(where: { $0.contains(peer.address) }) {
-            return .acceptRefusedSource
+    /// The accepted side is MPTCP and opens with a PM block: wait for it (bounded by `--pm-timeout`).
+    private func startReadingBlock(_ slot: Int, policy: PlainModePolicy, now: ContinuousClock.Instant) {
+        connections[slot].phase = .readingBlock
+        connections[slot].parser = PlainModeBlockParser(policy: policy)
+        connections[slot].blockBytesSeen = 0
+        connections[slot].deadline = now + tuning.blockTimeout
+        readBlock(slot, now: now)  // the SYN data is usually there already
+    }
+
+    /// Whether the accepted (downstream) leg is the MPTCP one: the concentrator's outbound
+    /// connections and the CPE's inbound ones. Otherwise plainmode opens the MPTCP leg upstream
+    /// and sends the PM block on it.
+    func multipathIsDownstream(_ slot: Int) -> Bool {
+        if case .concentrator = role { return !connections[slot].inbound }
+        return connections[slot].inbound
+    }
+
+    /// Why a connection accepted on an MPTCP listener is not served: a source that may not connect
+    /// (the concentrator's `--allow`, checked here too because the gate is bypassed while its
+    /// queues are unbound; the CPE's concentrator or `--inbound-allow`), or a SYN without
+    /// MP_CAPABLE (the listener then hands out a plain TCP socket; PM needs MPTCP, draft 4.2).
+    /// Transparent listeners take whoever TPROXY hands them.
+    private func admissionRefusal(_ socket: Socket, peer: SocketAddress, inbound: Bool) -> StreamCounter? {
+        switch (role, inbound) {
+        case (.concentrator(let settings), false):
+            if let allowed = settings.allowedSources, !allowed.contains(where: { $0.contains(peer.address) }) {
+                return .acceptRefusedSource
+            }
+            guard (try? socket.protocolNumber()) == Socket.mptcp else { return .acceptRefusedNotMultipath }
+        case (.cpe(let settings), true):
+            guard let allowed = settings.inbound?.allowedSources, allowed.contains(where: { $0.contains(peer.address) }) else {
+                return .inboundRefusedSource
+            }
+            guard (try? socket.protocolNumber()) == Socket.mptcp else { return .inboundRefusedNotMultipath }
+        case (.concentrator, true), (.cpe, false):
+            break
         }
-        guard (try? socket.protocolNumber()) == Socket.mptcp else { return .acceptRefusedNotMultipath }
         return nil
     }
 
@@ -356,8 +394,11 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         let connection = connections[slot]
         let hasUpstream = connection.upstream.rawValue >= 0
         var hold = false
-        // Accepted as MPTCP (admissionRefusal), so TCP_IS_MPTCP = 0 now means it fell back since.
-        if case .concentrator = role, connection.downstream.rawValue >= 0, !connection.downstream.isMultipath() {
+        // Accepted as MPTCP (admissionRefusal), or connected as MPTCP for an inbound connection,
+        // so TCP_IS_MPTCP = 0 now means it fell back since.
+        if multipathIsDownstream(slot) {
+            if connection.downstream.rawValue >= 0, !connection.downstream.isMultipath() { counters.add(.multipathFallback) }
+        } else if connection.inbound, connection.phase == .relaying, !connection.upstream.isMultipath() {
             counters.add(.multipathFallback)
         }
         // Out of the shared table before the socket closes: no queue worker may write to it after.
@@ -453,11 +494,10 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         connections[slot].nudgedAtActivity = connections[slot].lastActivity
         let waiting: Bool
         let multipath: Socket
-        switch role {
-        case .concentrator:
+        if multipathIsDownstream(slot) {
             waiting = connections[slot].toDownstream.buffered > 0
             multipath = connections[slot].downstream
-        case .cpe:
+        } else {
             waiting = connections[slot].toUpstream.buffered > 0 || connections[slot].toUpstream.hasPending
             multipath = connections[slot].upstream
         }

@@ -26,6 +26,18 @@ public enum StreamCounter: Int, CounterName {
     case firstBytesWithBlock, synDataConnections
     /// Stalled MPTCP sends nudged by re-setting TCP_NODELAY (`RelayLoop.kickStalledMultipathSend`).
     case multipathPushKicks
+    /// Inbound connections (draft 4.4.2): accepted on an inbound listener (an Internet host's
+    /// connection to a pool address at the concentrator; the concentrator's MPTCP connection at the CPE),
+    /// past the admission checks (`inbound_refused_source`, `inbound_refused_not_mptcp`).
+    case inboundAccepted
+    /// Concentrator: no mapping (or its FILTER refuses the remote); reset.
+    case inboundRefusedUnmapped
+    /// CPE: a source that is not its concentrator (`--inbound-allow`); one without MP_CAPABLE.
+    case inboundRefusedSource, inboundRefusedNotMultipath
+    /// CPE: no forward for the PM destination's port; a LAN host of another family than the remote.
+    case inboundRefusedNoForward, inboundRefusedFamily
+    /// The leg plainmode opens for an inbound connection (to the CPE, to the LAN host): connected, failed.
+    case inboundConnected, inboundConnectFailed
     case connectionsOpen
 
     public var name: String {
@@ -81,6 +93,14 @@ public enum StreamCounter: Int, CounterName {
         case .firstBytesWithBlock: "first_bytes_with_block"
         case .synDataConnections: "syn_data_connections"
         case .multipathPushKicks: "mptcp_push_kicks"
+        case .inboundAccepted: "inbound_accepted"
+        case .inboundRefusedUnmapped: "inbound_refused_unmapped"
+        case .inboundRefusedSource: "inbound_refused_source"
+        case .inboundRefusedNotMultipath: "inbound_refused_not_mptcp"
+        case .inboundRefusedNoForward: "inbound_refused_no_forward"
+        case .inboundRefusedFamily: "inbound_refused_family"
+        case .inboundConnected: "inbound_connected"
+        case .inboundConnectFailed: "inbound_connect_failed"
         case .connectionsOpen: "connections_open"
         }
     }

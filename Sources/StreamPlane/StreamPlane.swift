@@ -38,8 +38,11 @@ public struct ConcentratorSettings: Sendable {
     public var destinations: DestinationFilter
     /// Where each relayed flow's start and end is logged (`--log-sessions`); nil: not logged.
     public var sessions: (any SessionEventSink)?
-    /// The inbound mappings (PCP MAP), for connections from the Internet to a mapped pool port; nil: none.
-    public var inboundMappings: (any InboundMappingLookup)?
+    /// Where inbound flows to mapped pool ports go (PCP mappings); nil: every inbound connection
+    /// is refused with a reset (`inbound_refused_unmapped`).
+    public var inboundMappings: (any InboundMappingLookup)? = nil
+    /// The port of the CPEs' inbound MPTCP listeners (`--cpe-inbound-port`).
+    public var cpeInboundPort: UInt16 = 7600
 
     public init(policy: PlainModePolicy, allocator: PortSetAllocator?, bindings: BindingTable,
                 preserveIPv4Source: Bool = false, ipv4SourcePrefixLength: Int = 32, ipv6SourcePrefixLength: Int = 48,
@@ -97,6 +100,8 @@ public struct CPESettings: Sendable {
     /// Send the PM block (and the LAN host's first bytes, when already there) as TCP Fast Open
     /// SYN data, the draft's way, rather than as the first bytes after the handshake.
     public var blockInSYN: Bool
+    /// Inbound connections from the concentrator (`--inbound-listen`); nil: none accepted.
+    public var inbound: CPEInboundSettings? = nil
 
     public init(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?,
                 sourceOption: SourceOption = .auto, subtype: UInt8 = PlainMode.defaultSubtype, blockInSYN: Bool = true) {

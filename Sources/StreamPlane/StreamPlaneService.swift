@@ -38,13 +38,19 @@ public final class StreamPlaneService: Sendable {
     private let threads = ThreadList()
 
     /// Opens the listeners (MPTCP with TFO without cookie at the concentrator, transparent TCP
-    /// at the CPE) and prepares `loopCount` loops; `start` runs them.
-    public init(role: RelayRole, listen addresses: [SocketAddress], loopCount: Int, backlog: Int32,
-                tuning: RelayTuning, logger: Logger) throws(StreamPlaneError) {
+    /// at the CPE; the other kind for `inbound` ones) and prepares `loopCount` loops; `start` runs them.
+    public init(role: RelayRole, listen addresses: [SocketAddress], inbound inboundAddresses: [SocketAddress] = [],
+                loopCount: Int, backlog: Int32, tuning: RelayTuning, logger: Logger) throws(StreamPlaneError) {
         var listeners: [Socket] = []
+        let concentrator = if case .concentrator = role { true } else { false }
         do throws(StreamPlaneError) {
             for address in addresses {
-                listeners.append(try Self.openListener(address, role: role, backlog: backlog))
+                listeners.append(try Self.openListener(address, multipath: concentrator, backlog: backlog))
+            }
+            // The CPE's inbound listeners are MPTCP (the concentrator connects), the concentrator's
+            // transparent (TPROXY hands it the Internet's connections to pool addresses).
+            for address in inboundAddresses {
+                listeners.append(try Self.openListener(address, multipath: !concentrator, backlog: backlog))
             }
             var loops: [RelayLoop] = []
             for index in 0..<max(1, loopCount) {
@@ -52,7 +58,7 @@ public final class StreamPlaneService: Sendable {
                 loopLogger[metadataKey: "loop"] = "\(index)"
                 do {
                     loops.append(try RelayLoop(index: index, role: role, tuning: tuning, listeners: listeners,
-                                               stopping: stopping, logger: loopLogger))
+                                               firstInboundListener: addresses.count, stopping: stopping, logger: loopLogger))
                 } catch { throw StreamPlaneError.loop(error) }
             }
             self.loops = loops
@@ -63,22 +69,19 @@ public final class StreamPlaneService: Sendable {
         }
     }
 
-    private static func openListener(_ address: SocketAddress, role: RelayRole, backlog: Int32) throws(StreamPlaneError) -> Socket {
+    /// An MPTCP listener that takes the PM block as SYN data, or a transparent TCP one for TPROXY.
+    private static func openListener(_ address: SocketAddress, multipath: Bool, backlog: Int32) throws(StreamPlaneError) -> Socket {
         let socket: Socket
         do {
-            switch role {
-            case .concentrator: socket = try Socket.stream(family: address.family, protocolNumber: Socket.mptcp)
-            case .cpe: socket = try Socket.stream(family: address.family)
-            }
+            socket = try Socket.stream(family: address.family, protocolNumber: multipath ? Socket.mptcp : 0)
         } catch { throw .listen(address, error) }
         do {
             try socket.setReuseAddress()
             if !address.address.isIPv4 { try socket.setIPv6Only() }
-            switch role {
-            case .concentrator:
+            if multipath {
                 // A TFO queue at least the backlog, or SYN data is dropped under load (FACTS.md 2).
                 try socket.enableFastOpenWithoutCookie(queueLength: backlog)
-            case .cpe:
+            } else {
                 try socket.setTransparent(family: address.family)  // TPROXY delivers foreign destinations
             }
             try socket.bind(address)

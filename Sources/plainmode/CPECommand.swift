@@ -22,6 +22,10 @@ struct CPECommand: ParsableCommand {
             datagram opens an MPTCP connection that starts with the PM block, EOL and the first \
             length-framed record (in the SYN; --no-udp-syn-data: after the handshake); replies come \
             back as datagrams from the original remote.
+            Inbound (--inbound-listen, off by default): the concentrator opens an MPTCP \
+            connection to the CPE when an Internet host reaches a pool port mapped to it; the CPE \
+            reads the Internet host and the port from the PM block and connects to the LAN host \
+            the port is forwarded to (--forward) from the Internet host's own address.
             Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start, 64 bad usage.
             """
     )
@@ -50,6 +54,8 @@ struct CPECommand: ParsableCommand {
 
     @OptionGroup(title: "UDP") var udp: CPEUDPOptions
 
+    @OptionGroup(title: "Inbound connections") var inbound: CPEInboundOptions
+
     @OptionGroup var daemon: DaemonOptions
 
     func validate() throws {
@@ -68,22 +74,26 @@ struct CPECommand: ParsableCommand {
         let v4 = try concentrator.map { try parseSocketAddresses([$0], flag: "--concentrator")[0] }
         let v6 = try concentrator6.map { try parseSocketAddresses([$0], flag: "--concentrator6")[0] }
         let listen = try parseSocketAddresses(listenAddresses, flag: "--listen")
+        let (inboundListen, inboundSettings) = try inbound.settings(concentrators: [v4, v6].compactMap { $0 }, subtype: subtype)
         try StartupChecks.requireNetAdmin(role: "CPE")
         try StartupChecks.requireFastOpen(bit: 0x1, role: "CPE")
+        if !inboundListen.isEmpty { try StartupChecks.requireFastOpen(bit: 0x2, role: "CPE with --inbound-listen") }
         try StartupChecks.requireMPTCP()
 
         Signals.prepareDaemon()
         Privileges.raiseDescriptorLimit()
         let logger = daemon.makeLogger(label: "plainmode.cpe")
         let source = CPESettings.SourceOption(rawValue: sourceOption) ?? .auto
-        let settings = CPESettings(concentratorIPv4: v4, concentratorIPv6: v6, sourceOption: source, subtype: subtype,
+        var settings = CPESettings(concentratorIPv4: v4, concentratorIPv6: v6, sourceOption: source, subtype: subtype,
                                    blockInSYN: synData)
+        settings.inbound = inboundSettings
         let datagrams = try udp.startService(concentratorIPv4: v4, concentratorIPv6: v6, sourceIPv4: source != .never,
                                              sourceIPv6: source != .never, subtype: subtype, logger: logger)
         defer { datagrams?.stop() }
-        try serve(.cpe(settings), listen: listen, daemon: daemon, tuning: daemon.tuning(), logger: logger,
+        try serve(.cpe(settings), listen: listen, inbound: inboundListen, daemon: daemon, tuning: daemon.tuning(), logger: logger,
                   controlSocket: controlSocket,
-                  banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")",
+                  banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")"
+                      + Self.inboundBanner(inboundListen, inboundSettings),
                   metrics: { plane in
                       DaemonMetrics.snapshot(totals: plane.counterTotals() + (datagrams?.counterTotals() ?? []),
                                              netstat: KernelCounters.readGroups())
@@ -97,5 +107,14 @@ struct CPECommand: ParsableCommand {
             default: return "unknown request \(request.jsonQuoted); try stats or bindings\n"
             }
         }
+    }
+
+    /// "; inbound on ADDR:PORT from PREFIX..., forwards F..." or nothing without inbound listeners.
+    private static func inboundBanner(_ listen: [SocketAddress], _ settings: CPEInboundSettings?) -> String {
+        guard let settings else { return "" }
+        let forwards = settings.forwards.forwards
+        return "; inbound on \(listen.map(\.description).joined(separator: ", ")) from "
+            + settings.allowedSources.map(\.description).joined(separator: " ") + "; forwards "
+            + (forwards.isEmpty ? "none" : forwards.map(\.description).joined(separator: " "))
     }
 }

@@ -102,13 +102,13 @@ func refusingToStart(_ start: () throws -> Void) throws {
 /// Opens a role's listeners, control socket and (with --metrics-listen) metrics server, runs its
 /// loops until SIGINT/SIGTERM, then stops. `answer` replies to a control request ("stats json",
 /// ...) and `metrics` takes a scrape's snapshot, each with the plane at hand.
-func serve(_ role: RelayRole, listen: [SocketAddress], daemon: DaemonOptions, tuning: RelayTuning, logger: Logger,
+func serve(_ role: RelayRole, listen: [SocketAddress], inbound: [SocketAddress] = [], daemon: DaemonOptions, tuning: RelayTuning, logger: Logger,
            controlSocket: String, banner: String, onHangUp: () -> Void = {},
            metrics: @escaping @Sendable (StreamPlaneService) -> MetricsSnapshot,
            answer: @escaping @Sendable (StreamPlaneService, String) -> String) throws {
     let plane: StreamPlaneService
     do {
-        plane = try StreamPlaneService(role: role, listen: listen, loopCount: daemon.loopCount,
+        plane = try StreamPlaneService(role: role, listen: listen, inbound: inbound, loopCount: daemon.loopCount,
                                        backlog: daemon.backlog, tuning: tuning, logger: logger)
     } catch { throw StartupRefusal(error.description) }
     let control: ControlServer

@@ -14,7 +14,8 @@ EOL (0x00). It opens an IPPROTO_MPTCP socket with TCP_FASTOPEN_NO_COOKIE, sends 
 first --syn-data bytes of the data in the SYN (sendto MSG_FASTOPEN), sends the rest of --send bytes,
 shuts down writes, reads the reply to EOF and prints one JSON line:
   {"sent", "sent_sha256", "received", "received_sha256", "block_hex", "local", "seconds",
-   "mptcp"[, "error"]}
+   "mptcp", "max_subflows"[, "error"]}
+("max_subflows": the most MPTCP subflows seen while reading, None when not MPTCP.)
 "sent"/"sent_sha256" cover the data only (not the PM block), so they compare directly with what
 the destination server receives through a concentrator. The data is peer.py's deterministic
 stream (`peer.py expected BYTES` gives its sha256). Exit status 0 only without error.
@@ -120,10 +121,17 @@ def run(args, block):
 
         t = threading.Thread(target=send_rest, daemon=True)
         t.start()
-        for data in peer.receive_chunks(s, deadline, "timeout (%gs)" % args.timeout):
+        max_sf = peer.mptcp_subflows(s)
+        for i, data in enumerate(peer.receive_chunks(s, deadline, "timeout (%gs)" % args.timeout)):
             rec["received"] += len(data)
             rh.update(data)
-        rec["mptcp"] = peer.mptcp_subflows(s) is not None
+            if i % 64 == 0:
+                sf = peer.mptcp_subflows(s)
+                if sf is not None and (max_sf is None or sf > max_sf):
+                    max_sf = sf
+        sf = peer.mptcp_subflows(s)
+        rec["mptcp"] = sf is not None
+        rec["max_subflows"] = max(sf, max_sf or 0) if sf is not None else max_sf
         t.join(max(deadline - time.monotonic(), 0.001))
         if t.is_alive():
             raise TimeoutError("send did not finish within %gs" % args.timeout)
