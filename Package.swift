@@ -186,6 +186,11 @@ let package = Package(
         .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",
                                                              .product(name: "SystemPackage", package: "swift-system")]),
         // Real kernels: network namespaces, MPTCP, TPROXY; needs root (run by .ci/run).
-        .testTarget(name: "IntegrationTests", dependencies: ["plainmode", "delay-line"], exclude: ["tools"]),
+        // StreamPlane and its state: ConcentratorInboundTests runs a concentrator's stream plane in
+        // the testbed with a fixed mapping lookup, before the PCP server exists.
+        .testTarget(name: "IntegrationTests", dependencies: ["plainmode", "delay-line", "StreamPlane", "BindingState",
+                                                             "PlainMode", "Syscalls", "WireFormat",
+                                                             .product(name: "Logging", package: "swift-log")],
+                    exclude: ["tools"]),
     ]
 )

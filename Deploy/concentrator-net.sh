@@ -2,7 +2,8 @@
 # concentrator-net.sh - kernel and netfilter set-up for a plainmode concentrator (run as root).
 #
 #   concentrator-net.sh [--pool PREFIX]... [--mark 1] [--table 100] [--subflows 2]
-#                       [--gate ADDR:PORT]... [--reset-mark 0x2000] [--udp] [--queues FIRST:LAST] [--down]
+#                       [--gate ADDR:PORT]... [--reset-mark 0x2000] [--udp] [--queues FIRST:LAST]
+#                       [--inbound ADDR:PORT] [--down]
 #
 # Sets the sysctls and MPTCP limits the concentrator needs and installs the transparent return
 # path for IPv4 and IPv6: plainmode connects upstream from addresses that are on no interface
@@ -34,11 +35,20 @@
 #                --queue-bypass as for --gate. Without --udp no UDP is queued.
 # --queues F:L   NFQUEUE numbers to spread the SYNs (and UDP) over (--queue-balance F:L, or --queue-num F
 #                when F = L); the same as plainmode concentrator --queues (default 0:0)
+# --inbound A:P  plainmode concentrator --inbound-listen (an IPv4 ADDR:PORT, e.g. 127.0.0.1:7601):
+#                new TCP connections from the Internet to the IPv4 --pool prefixes (their SYNs) go
+#                to that transparent listener by TPROXY, which relays each to the CPE holding a
+#                mapping of the pool address and port (PCP) and resets the others. Packets that
+#                already belong to a transparent socket of plainmode (replies to its upstream
+#                connections, which are bound to pool addresses, and the inbound connections it
+#                accepted) are left to PLAINMODE_RETURN, never TPROXY'd. IPv6 --pool prefixes are
+#                customers' own addresses, routed natively: no inbound rule. Without --inbound no
+#                inbound rule exists (nothing is open by default).
 # --down         remove the rules, ip rules and routes this script adds (sysctls and MPTCP limits
 #                are left as they are)
 #
 # Idempotent: running it again adds no duplicate rule. The netfilter rules live in the mangle
-# chains PLAINMODE_RETURN, PLAINMODE_GATE and PLAINMODE_UDP (rewritten atomically on each run)
+# chains PLAINMODE_RETURN, PLAINMODE_GATE, PLAINMODE_UDP and PLAINMODE_INBOUND (rewritten atomically on each run)
 # jumped to from PREROUTING, and the filter chain PLAINMODE_REFUSE jumped to from INPUT.
 set -euo pipefail
 
@@ -52,6 +62,7 @@ gates=()
 reset_mark=0x2000
 queues=0:0
 udp=0
+inbound=""
 down=0
 while (($#)); do
     case $1 in
@@ -63,6 +74,7 @@ while (($#)); do
         --reset-mark) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; reset_mark=$2; shift 2 ;;
         --queues) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; queues=$2; shift 2 ;;
         --udp) udp=1; shift ;;
+        --inbound) [[ $# -ge 2 ]] || { usage >&2; exit 2; }; inbound=$2; shift 2 ;;
         --down) down=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "concentrator-net: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -88,6 +100,12 @@ for g in "${gates[@]}"; do
     fi
     ((10#${BASH_REMATCH[2]} >= 1 && 10#${BASH_REMATCH[2]} <= 65535)) || { echo "concentrator-net: bad port in --gate '$g'" >&2; exit 2; }
 done
+if [[ -n $inbound ]]; then
+    [[ $inbound =~ ^([0-9.]+):([0-9]{1,5})$ ]] && ((10#${BASH_REMATCH[2]} >= 1 && 10#${BASH_REMATCH[2]} <= 65535)) ||
+        { echo "concentrator-net: bad --inbound '$inbound' (an IPv4 ADDR:PORT, plainmode concentrator --inbound-listen)" >&2; exit 2; }
+    inbound_ip=${BASH_REMATCH[1]} inbound_port=${BASH_REMATCH[2]}
+    ((${#pools4[@]})) || { echo "concentrator-net: --inbound needs an IPv4 --pool (the addresses Internet hosts connect to)" >&2; exit 2; }
+fi
 if [[ $queues =~ ^([0-9]{1,5})(:([0-9]{1,5}))?$ ]]; then
     qfirst=$((10#${BASH_REMATCH[1]})) qlast=$((10#${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}))
 fi
@@ -100,6 +118,7 @@ done
 CHAIN=PLAINMODE_RETURN
 GATE=PLAINMODE_GATE
 UDP=PLAINMODE_UDP
+INBOUND=PLAINMODE_INBOUND
 REFUSE=PLAINMODE_REFUSE
 
 # ipt 4|6 ARGS...: iptables or ip6tables, waiting for the xtables lock.
@@ -136,6 +155,7 @@ net_down() {
     local f i
     for f in 4 6; do
         refuse_down "$f"
+        chain_down "$f" "$INBOUND"
         chain_down "$f" "$UDP"
         chain_down "$f" "$GATE"
         chain_down "$f" "$CHAIN"
@@ -241,6 +261,34 @@ udp_up() {
     fi
 }
 
+# The contents of PLAINMODE_INBOUND (IPv4): the Internet's new TCP connections to the pool, to the
+# inbound listener. A packet PLAINMODE_RETURN marked belongs to a transparent socket already (a
+# reply to an upstream connection bound to a pool address, or an inbound connection accepted
+# earlier) and goes on to it: the mark is that socket match's answer, so it is not looked up twice.
+inbound_rules() {
+    local p
+    echo "*mangle"
+    echo ":$INBOUND - [0:0]"
+    echo "-A $INBOUND -m mark --mark $mark/$mark -m comment --comment \"plainmode: owned by a transparent socket\" -j RETURN"
+    for p in "${pools4[@]}"; do
+        echo "-A $INBOUND -p tcp --syn -d $p -m comment --comment \"plainmode: inbound connection to the pool\" -j TPROXY --on-ip $inbound_ip --on-port $inbound_port --tproxy-mark $mark/$mark"
+    done
+    echo "COMMIT"
+}
+
+# inbound_up 4|6: PLAINMODE_INBOUND rewritten and jumped to after PLAINMODE_RETURN (IPv4 with
+# --inbound only; removed otherwise).
+inbound_up() {
+    local f=$1
+    if [[ $f != 4 || -z $inbound ]]; then chain_down "$f" "$INBOUND"; return; fi
+    inbound_rules | ipt_restore "$f"
+    if ! ipt "$f" -t mangle -C PREROUTING -j "$INBOUND" 2>/dev/null; then
+        local at
+        at=$(ipt "$f" -t mangle -S PREROUTING | grep '^-A' | grep -n -m1 -- "-j $CHAIN\$" | cut -d: -f1 || true)
+        ipt "$f" -t mangle -I PREROUTING $((${at:-0} + 1)) -j "$INBOUND"
+    fi
+}
+
 net_up() {
     local f fo
     # TFO server bit (0x2): the CPE's SYN carries the PM block as data without a TFO cookie;
@@ -269,6 +317,8 @@ net_up() {
         gate_up "$f"
         # UDP to the pool through plainmode's UDP bindings (--udp).
         udp_up "$f"
+        # The Internet's TCP connections to the pool to the inbound listener (--inbound).
+        inbound_up "$f"
     done
     # ... where every destination is local, so they are delivered to the transparent socket.
     ip -4 route replace local 0.0.0.0/0 dev lo table "$table"
@@ -277,6 +327,7 @@ net_up() {
         "return path: mark $mark -> table $table for ${pools[*]:-all destinations}"
     if ((${#gates[@]})); then echo "concentrator-net: SYN gate: SYNs to ${gates[*]} -> NFQUEUE $qfirst:$qlast (bypass); refused: mark $reset_mark -> reset"; fi
     if ((udp)); then echo "concentrator-net: UDP to ${pools[*]:-no pool} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
+    if [[ -n $inbound ]]; then echo "concentrator-net: inbound: TCP SYNs to ${pools4[*]} -> TPROXY $inbound"; fi
 }
 
 if ((down)); then net_down; else net_up; fi

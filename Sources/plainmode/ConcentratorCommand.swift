@@ -24,7 +24,9 @@ struct ConcentratorCommand: ParsableCommand {
             of --subscribers, every link of its CPE; else one per source address) using one PSID \
             port set on one pool address (paired pooling), kept in --state-dir across restarts; \
             IPv6 destinations from the PM source (source preserved). SIGHUP re-reads --subscribers. Needs root or CAP_NET_ADMIN, net.ipv4.tcp_fastopen with the \
-            server bit (0x2), and the transparent return path of Deploy/concentrator-net.sh.
+            server bit (0x2), and the transparent return path of Deploy/concentrator-net.sh. \
+            Inbound (--inbound-listen, off by default): the Internet's TCP connections to mapped \
+            pool ports (TPROXY, concentrator-net.sh --inbound) are relayed to the CPE over MPTCP.
             Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start (the message says why), 64 bad usage.
             """
     )
@@ -89,6 +91,7 @@ struct ConcentratorCommand: ParsableCommand {
     @OptionGroup(title: "Packet plane (SYN gate, UDP)") var packets: PacketPlaneOptions
 
     @OptionGroup(title: "PCP server (inbound mappings)") var pcp: PCPOptions
+    @OptionGroup(title: "Inbound connections") var inbound: ConcentratorInboundOptions
 
     @OptionGroup var daemon: DaemonOptions
 
@@ -109,6 +112,7 @@ struct ConcentratorCommand: ParsableCommand {
         Signals.prepareDaemon()
         // Configuration first: these refusals need no privileges.
         let listen = try parseSocketAddresses(listenAddresses, flag: "--listen").map { $0 }
+        let inboundListen = try inbound.addresses()
         let geometry: PSIDGeometry
         do { geometry = try PSIDGeometry(offset: psidOffset, psidLength: psidLength) } catch {
             throw StartupRefusal("invalid PSID geometry --psid-offset \(psidOffset) --psid-length \(psidLength): \(error)")
@@ -133,7 +137,7 @@ struct ConcentratorCommand: ParsableCommand {
         }
         let ownAddresses: Set<IPAddress>
         do { ownAddresses = try InterfaceAddresses.current() } catch { throw StartupRefusal("cannot list this host's addresses: \(error)") }
-        let destinations = DestinationFilter(ownAddresses: ownAddresses, listeners: listen.map { ($0.address, $0.port) },
+        let destinations = DestinationFilter(ownAddresses: ownAddresses, listeners: (listen + inboundListen).map { ($0.address, $0.port) },
                                              pools: prefixes, denied: denied)
         // No pool: every source is preserved (--preserve-source), nothing to allocate or keep.
         let allocator: PortSetAllocator?
@@ -223,15 +227,18 @@ struct ConcentratorCommand: ParsableCommand {
                                     connectionTuning: packets.udpFlows.connectionTuning,
                                     mappings: allocator.map { EndpointMappingTable(allocator: $0, shardCount: shards) })
         }
-        let settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
+        var settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,
                                             ipv6SourcePrefixLength: ipv6SourcePrefixLength, delegations: delegations,
                                             udp: udp, allowedSources: allowedSources, destinations: destinations,
-                                            subscribers: subscribers, sessions: logOptions.logSessions ? allocationLog : nil,
-                                            inboundMappings: mappings?.table)
-        try serve(.concentrator(settings), listen: listen, daemon: daemon, tuning: tuning, logger: logger,
+                                            subscribers: subscribers, sessions: logOptions.logSessions ? allocationLog : nil)
+        settings.inboundMappings = mappings?.table
+        settings.cpeInboundPort = inbound.cpeInboundPort
+        let inboundBanner = inboundListen.isEmpty ? ""
+            : "; inbound on \(inboundListen.map(\.description).joined(separator: ", ")) to CPE port \(inbound.cpeInboundPort)"
+        try serve(.concentrator(settings), listen: listen, inbound: inboundListen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
-                  banner: "\(subscribers.directory.count) subscribers; concentrator listening on \(listen.map(\.description).joined(separator: ", ")); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)",
+                  banner: "\(subscribers.directory.count) subscribers; concentrator listening on \(listen.map(\.description).joined(separator: ", "))\(inboundBanner); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)",
                   onHangUp: { reloadSubscribers(into: subscribers, logger: logger) },
                   metrics: { plane in
                       let netstat = KernelCounters.readGroups()
