@@ -103,6 +103,26 @@ import Testing
             #expect(stats["closed_normally"] == 1)
         }
     }
+
+    /// An Internet host connects natively to the LAN host's own IPv6 address (routed through the
+    /// concentrator and the CPE, no plainmode on the way): the LAN host's replies cross the CPE's
+    /// TPROXY chain and must be routed, not diverted to plainmode's listener (only new outbound
+    /// SYNs are). Before, the SYN-ACK was TPROXY'd and the connection never came up.
+    @Test func nativelyRoutedInboundConnectionIsNotDiverted() async throws {
+        try await Testbed.with("inbnat", directPath: true) { bed in
+            try bed.startCPE()
+            try bed.spawn("lan6-8095", in: bed.lan, ["python3", "\(Testbed.tools)/peer.py", "serve", "--listen", Testbed.lanHostV6,
+                                                   "--port", "8095", "--mode", "echo"])
+            try #require(bed.waitFor(10) { bed.log("lan6-8095").contains("READY") }, "\(bed.log("lan6-8095"))")
+            let client = try bed.run(bed.srv, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", Testbed.lanHostV6,
+                                               "--port", "8095", "--send", "1000000", "--timeout", "20"], timeout: 30)
+            #expect(client.status == 0, "native inbound IPv6: \(client.output)")
+            #expect(PeerRecord.parse(client.output).first?.received == 1_000_000)
+            let lan = try #require(PeerRecord.parse(bed.log("lan6-8095")).first, "\(bed.log("lan6-8095"))")
+            #expect(lan.peer?.hasPrefix("[\(Testbed.serverV6)]:") == true, "the LAN host saw \(lan.peer ?? "nothing")")
+            #expect(try bed.stats(concentrator: false)["accepted"] == 0, "the CPE intercepted a native connection")
+        }
+    }
 }
 
 extension Testbed {
