@@ -9,7 +9,7 @@ import WireFormat
 /// connections to, who may open them, and which LAN host each external port goes to.
 struct CPEInboundOptions: ParsableArguments {
     @Option(name: .customLong("inbound-listen"),
-            help: ArgumentHelp("An MPTCP listener for inbound connections, ADDRESS:PORT on a WAN address (repeatable; off unless given). The concentrator connects to the CPE's address at --cpe-inbound-port (default 7600) when an Internet host reaches a mapped pool port, with the Internet host and the mapped port in a PM block sent as SYN data (TCP Fast Open without cookie: needs net.ipv4.tcp_fastopen bit 0x2, see cpe-net.sh --inbound). Listen on every WAN address (or 0.0.0.0:PORT): the concentrator's extra subflows join the address cpe-net.sh announces.", valueName: "addr:port"))
+            help: ArgumentHelp("An MPTCP listener for inbound connections, ADDRESS:PORT on a WAN address (repeatable; off unless given). The concentrator connects to the CPE's address at --cpe-inbound-port (default 7600) when an Internet host reaches a mapped pool port, with the Internet host and the mapped port in a PM block sent as SYN data (TCP Fast Open without cookie: needs net.ipv4.tcp_fastopen bit 0x2, set by cpe-net.sh --inbound-port). Listen on every WAN address (or 0.0.0.0:PORT): the concentrator's extra subflows join the address cpe-net.sh --inbound-port announces.", valueName: "addr:port"))
     var listen: [String] = []
 
     @Option(name: .customLong("inbound-allow"),
