@@ -22,6 +22,14 @@ extension RelayLoop {
             counters.add(.inboundRefusedUnmapped)
             return finish(slot, .refused, now: now)
         }
+        // Logged as a session of the subscriber (--log-sessions): created now, deleted at the end.
+        if let sessions = settings.sessions {
+            let created = SessionEvent(.created, transport: .tcp, subscriber: route.subscriber,
+                                       cpe: Endpoint(address: route.cpeAddress, port: settings.cpeInboundPort),
+                                       external: route.external, remote: Endpoint(address: remote.address, port: remote.port))
+            sessions.record(created)
+            connections[slot].binding = BindingHandle(id: 0, subscriber: route.subscriber, session: created)
+        }
         let block = PlainModeBlock.inbound(remote: remote.address, remotePort: remote.port, external: route.external.address,
                                            externalPort: route.external.port, protocolNumber: IPProtocolNumber.tcp,
                                            subtype: settings.policy.subtype)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import PlainMode
 import StreamPlane
+import Synchronization
 import Syscalls
 import Testing
 import WireFormat
@@ -38,7 +39,8 @@ import WireFormat
                              external: Endpoint(address: IPAddress(Self.external)!, port: 8080),
                              internal: Endpoint(address: IPAddress("192.0.2.2")!, port: 8080)),
             ])
-            let plane = try Self.startConcentratorPlane(in: bed.conc, mappings: mappings)
+            let sessions = RecordedSessions()
+            let plane = try Self.startConcentratorPlane(in: bed.conc, mappings: mappings, sessions: sessions)
             defer { plane.stop() }
 
             let client = try bed.run(bed.srv, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", Self.external,
@@ -63,6 +65,11 @@ import WireFormat
             #expect(stats["syn_data_connections"] == 1, "the PM block did not ride in the SYN")
             #expect(stats["closed_normally"] == 1)
             #expect(stats["mptcp_fallback"] == 0)
+            // Logged as the subscriber's session (--log-sessions), created and deleted; the refused one not.
+            let events = sessions.events
+            #expect(events.map(\.kind) == [.created, .deleted])
+            #expect(events.allSatisfy { $0.subscriber == SubscriberID("198.51.100.2") && $0.external.port == 8080
+                    && $0.remote.port == clientPort && $0.cpe.port == UInt16(Testbed.cpeInboundPort) })
             let cpe = try bed.stats(concentrator: false)
             #expect(cpe["inbound_connected"] == 1)
             #expect(cpe["nfq_rewritten"] ?? 0 >= 1)
@@ -234,14 +241,15 @@ import WireFormat
 
     /// The concentrator's stream plane (no outbound listener, one inbound listener), its sockets
     /// and relay threads made inside `namespace`.
-    static func startConcentratorPlane(in namespace: String, mappings: FixedMappings) throws -> StreamPlaneService {
+    static func startConcentratorPlane(in namespace: String, mappings: FixedMappings,
+                                       sessions: RecordedSessions? = nil) throws -> StreamPlaneService {
         let box = PlaneBox()
         let thread = OSThread.start(name: "pm-inbound-test") {
             box.result = Result {
                 try NetworkNamespace.enter(path: "/var/run/netns/\(namespace)")
                 var settings = ConcentratorSettings(policy: PlainModePolicy(), allocator: nil, bindings: try BindingTable(),
                                                     preserveIPv4Source: true,
-                                                    subscribers: SubscriberRegistry(try SubscriberDirectory([])))
+                                                    subscribers: SubscriberRegistry(try SubscriberDirectory([])), sessions: sessions)
                 settings.inboundMappings = mappings
                 let plane = try StreamPlaneService(role: .concentrator(settings), listen: [],
                                                    inbound: [try #require(SocketAddress(parsing: inboundListen))], loopCount: 2,
@@ -266,6 +274,14 @@ final class FixedMappings: InboundMappingLookup {
     func inboundRoute(_ transport: TransportProtocol, to external: Endpoint, from remote: Endpoint) -> InboundRoute? {
         transport == .tcp ? routes[external] : nil
     }
+}
+
+/// The session log's events, kept for the test.
+final class RecordedSessions: SessionEventSink {
+    private let recorded = Mutex<[SessionEvent]>([])
+
+    func record(_ event: SessionEvent) { recorded.withLock { $0.append(event) } }
+    var events: [SessionEvent] { recorded.withLock { $0 } }
 }
 
 /// Carries the namespace thread's result back; written once before `join`, read after.
