@@ -104,6 +104,33 @@ import Testing
         }
     }
 
+    /// Ending rules as for outbound connections: the LAN host's RST becomes an MP_FASTCLOSE towards
+    /// the concentrator; the LAN host's half-close (FIN while the concentrator's side still sends)
+    /// reaches the concentrator's side after all the LAN host's bytes, and its bytes still arrive.
+    @Test func resetAndHalfCloseCrossTheCPE() async throws {
+        try await Testbed.with("inbend") { bed in
+            try bed.cpeNetForInbound()
+            try bed.startCPE(Testbed.inboundCPEArguments(forwards: ["8082/tcp=192.0.2.2:8082", "8083/tcp=192.0.2.2:8083"]))
+            try bed.startLANServer(port: 8082, arguments: ["--mode", "rst"])
+            try bed.startLANServer(port: 8083, arguments: ["--mode", "fin-after", "100000", "--send", "2000000"])
+            let fastClosesBefore = try bed.nstat(bed.cpe, "MPTcpExtMPFastcloseTx")
+            let reset = try Self.connectAsConcentrator(bed, externalPort: 8082, bytes: 100_000, timeout: 10)
+            #expect(reset.status != 0, "the LAN host's reset did not reach the concentrator's side: \(reset.output)")
+            #expect(try bed.nstat(bed.cpe, "MPTcpExtMPFastcloseTx") > fastClosesBefore)
+
+            let halfClosed = try Self.connectAsConcentrator(bed, externalPort: 8083, sourcePort: 40002, bytes: 1_000_000, timeout: 20)
+            #expect(halfClosed.status == 0, "\(halfClosed.output)")
+            #expect(halfClosed.record?["received"] as? Int == 2_000_000)
+            let lan = try #require(PeerRecord.parse(bed.log("lan-8083")).first, "\(bed.log("lan-8083"))")
+            #expect(lan.received == 1_000_000, "the LAN host did not get everything after its half-close")
+
+            let stats = try bed.stats(concentrator: false)
+            #expect(stats["reset_by_upstream"] == 1)
+            #expect(stats["aborts_sent_downstream"] ?? 0 >= 1)
+            #expect(stats["closed_normally"] == 1)
+        }
+    }
+
     /// An Internet host connects natively to the LAN host's own IPv6 address (routed through the
     /// concentrator and the CPE, no plainmode on the way): the LAN host's replies cross the CPE's
     /// TPROXY chain and must be routed, not diverted to plainmode's listener (only new outbound
