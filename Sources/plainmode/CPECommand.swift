@@ -90,6 +90,10 @@ struct CPECommand: ParsableCommand {
         let datagrams = try udp.startService(concentratorIPv4: v4, concentratorIPv6: v6, sourceIPv4: source != .never,
                                              sourceIPv6: source != .never, subtype: subtype, logger: logger)
         defer { datagrams?.stop() }
+        if datagrams == nil && !inboundListen.isEmpty {
+            // The queue workers lower the window of inbound SYNs (cpe-net.sh --inbound-port queues them).
+            logger.warning("--no-udp: no queue worker lowers the window of inbound SYNs; on Linux 6.18 transfers towards the concentrator can stall (FACTS.md 7)")
+        }
         try serve(.cpe(settings), listen: listen, inbound: inboundListen, daemon: daemon, tuning: daemon.tuning(), logger: logger,
                   controlSocket: controlSocket,
                   banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")"
