@@ -50,6 +50,16 @@ public final class PortForwardTable: Sendable {
         }
     }
 
+    /// Removes whatever forwards `externalPorts` of `transport` (a PCP grant that ended); how many ports did.
+    @discardableResult
+    public func remove(_ transport: TransportProtocol, externalPorts: ClosedRange<UInt16>) -> Int {
+        entries.withLock { entries in
+            externalPorts.reduce(0) { removed, port in
+                removed + (entries.removeValue(forKey: Key(transport: transport, port: port)) == nil ? 0 : 1)
+            }
+        }
+    }
+
     /// Where an inbound flow to `externalPort` goes; nil when nothing is forwarded there.
     public func route(_ transport: TransportProtocol, externalPort: UInt16) -> Endpoint? {
         entries.withLock { $0[Key(transport: transport, port: externalPort)] }?.internalEndpoint(forExternalPort: externalPort)

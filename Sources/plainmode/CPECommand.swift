@@ -1,6 +1,8 @@
 import ArgumentParser
+import BindingState
 import ControlSocket
 import Logging
+import PCPClient
 import PlainMode
 import StreamPlane
 import Syscalls
@@ -90,6 +92,8 @@ struct CPECommand: ParsableCommand {
         let datagrams = try udp.startService(concentratorIPv4: v4, concentratorIPv6: v6, sourceIPv4: source != .never,
                                              sourceIPv6: source != .never, subtype: subtype, logger: logger)
         defer { datagrams?.stop() }
+        let pcp = try startPCP(concentrator: v4 ?? v6, forwards: inboundSettings?.forwards, logger: logger)
+        defer { pcp?.stop() }
         if datagrams == nil && !inboundListen.isEmpty {
             // The queue workers lower the window of inbound SYNs (cpe-net.sh --inbound-port queues them).
             logger.warning("--no-udp: no queue worker lowers the window of inbound SYNs; on Linux 6.18 transfers towards the concentrator can stall (FACTS.md 7)")
@@ -99,18 +103,83 @@ struct CPECommand: ParsableCommand {
                   banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")"
                       + Self.inboundBanner(inboundListen, inboundSettings),
                   metrics: { plane in
-                      DaemonMetrics.snapshot(totals: plane.counterTotals() + (datagrams?.counterTotals() ?? []),
+                      DaemonMetrics.snapshot(totals: plane.counterTotals() + (datagrams?.counterTotals() ?? []) + (pcp?.counterTotals() ?? []),
                                              netstat: KernelCounters.readGroups())
                   }) { plane, request in
             let parts = request.split(separator: " ")
             let json = parts.count > 1 && parts[1] == "json"
             switch parts.first {
             case "stats":
-                return renderStats(plane.counterTotals() + (datagrams?.counterTotals() ?? []), json: json)
+                return renderStats(plane.counterTotals() + (datagrams?.counterTotals() ?? []) + (pcp?.counterTotals() ?? []), json: json)
             case "bindings": return json ? "{\"bindings\":[],\"leases\":[]}\n" : "the CPE keeps no bindings\n"
-            default: return "unknown request \(request.jsonQuoted); try stats or bindings\n"
+            case "mappings": return Self.renderForwards(inboundSettings?.forwards.forwards ?? [], json: json)
+            default: return "unknown request \(request.jsonQuoted); try stats, bindings or mappings\n"
             }
         }
+    }
+
+    /// The CPE's PCP side (`CPEPCPService`) when --forward or --pcp-listen need it: grants go into
+    /// `forwards`, the inbound connections' table.
+    private func startPCP(concentrator: SocketAddress?, forwards: PortForwardTable?, logger: Logger) throws -> CPEPCPService? {
+        guard inbound.usesPCP, let forwards else { return nil }
+        let server: SocketAddress
+        if let text = inbound.pcpServer {
+            server = try parseSocketAddresses([CPEInboundOptions.withDefaultPort(text)], flag: "--pcp-server")[0]
+        } else {
+            guard let concentrator else { throw StartupRefusal("--forward over PCP needs --pcp-server or --concentrator") }
+            server = SocketAddress(concentrator.address, port: 5351)
+        }
+        let lanListen = try parseSocketAddresses(inbound.pcpListen.map(CPEInboundOptions.withDefaultPort), flag: "--pcp-listen")
+        let statics = try inbound.parsedForwards().map { forward in
+            CPEMappings.StaticForward(protocolNumber: forward.transport.rawValue, suggestedExternalPort: forward.externalPorts.lowerBound,
+                                      portCount: UInt16(forward.externalPorts.count), host: forward.internal.address, port: forward.internal.port)
+        }
+        let service: CPEPCPService
+        do {
+            service = try CPEPCPService(server: server, lanListen: lanListen, forwards: statics, forwardLifetime: inbound.pcpLifetime,
+                                        maximumLANMappings: inbound.pcpMaximumLANMappings, apply: { output in
+                Self.apply(output, to: forwards, logger: logger)
+            }, logger: logger)
+        } catch {
+            throw StartupRefusal("PCP: \(error) (--pcp-server \(server), --pcp-listen \(lanListen.map(\.description).joined(separator: " ")))")
+        }
+        service.start()
+        let lan = lanListen.isEmpty ? "" : "; answering the LAN on \(lanListen.map(\.description).joined(separator: ", "))"
+        logger.notice("PCP: \(statics.count) forwards asked for at \(server)\(lan)")
+        return service
+    }
+
+    /// A grant becomes a forward of the inbound table; one that ended leaves it.
+    private static func apply(_ output: CPEMappings.Output, to table: PortForwardTable, logger: Logger) {
+        switch output {
+        case let .forward(protocolNumber, ports, host, firstPort):
+            guard let transport = TransportProtocol(rawValue: protocolNumber) else { return }
+            table.remove(transport, externalPorts: ports)
+            do {
+                try table.add(try PortForward(transport: transport, externalPorts: ports, internal: Endpoint(address: host, port: firstPort)))
+                logger.notice("forwarding \(transport) \(ports.lowerBound)-\(ports.upperBound) to \(Endpoint(address: host, port: firstPort))")
+            } catch {
+                logger.warning("cannot forward \(transport) \(ports.lowerBound)-\(ports.upperBound): \(error)")
+            }
+        case let .unforward(protocolNumber, ports):
+            guard let transport = TransportProtocol(rawValue: protocolNumber) else { return }
+            table.remove(transport, externalPorts: ports)
+            logger.notice("no longer forwarding \(transport) \(ports.lowerBound)-\(ports.upperBound)")
+        default:
+            break
+        }
+    }
+
+    /// `ctl mappings` on the CPE: its forwards.
+    private static func renderForwards(_ forwards: [PortForward], json: Bool) -> String {
+        if json {
+            let items = forwards.map { f in
+                "{\"protocol\":\"\(f.transport)\",\"first_port\":\(f.externalPorts.lowerBound),\"last_port\":\(f.externalPorts.upperBound),"
+                    + "\"internal\":\(f.internal.description.jsonQuoted)}"
+            }
+            return "{\"forwards\":[" + items.joined(separator: ",") + "]}\n"
+        }
+        return (["\(forwards.count) forwards"] + forwards.map(\.description)).joined(separator: "\n") + "\n"
     }
 
     /// "; inbound on ADDR:PORT from PREFIX..., forwards F..." or nothing without inbound listeners.

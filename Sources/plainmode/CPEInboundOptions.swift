@@ -20,9 +20,35 @@ struct CPEInboundOptions: ParsableArguments {
             help: ArgumentHelp("A static forward, EXTPORT/PROTO=HOST:PORT or FIRST-LAST/PROTO=HOST:PORT (repeatable), e.g. 8080/tcp=192.0.2.2:80: an inbound connection to external port EXTPORT goes to HOST:PORT (a range to HOST:PORT+i), which sees the Internet host's own address and port. The external port must be one the concentrator maps to this CPE. TCP only for now. Needs --inbound-listen.", valueName: "forward"))
     var forwards: [String] = []
 
+    @Option(name: .customLong("pcp-server"),
+            help: ArgumentHelp("The concentrator's PCP server, ADDRESS[:PORT] (default: the --concentrator address, port 5351). Each --forward is asked for there as a PCP MAP (RFC 6887, RFC 7753 PORT_SET for a range) and renewed while the CPE runs; the port the concentrator grants, not necessarily EXTPORT, is the one forwarded.", valueName: "addr[:port]"))
+    var pcpServer: String?
+
+    @Option(name: .customLong("pcp-listen"),
+            help: ArgumentHelp("Answer PCP from the LAN on ADDRESS[:PORT] (repeatable, default port 5351; off unless given): a LAN host's MAP is asked for at the concentrator as the CPE's own (RFC 7648 proxy) and the granted ports are forwarded to that host. Needs --inbound-listen.", valueName: "addr[:port]"))
+    var pcpListen: [String] = []
+
+    @Option(name: .customLong("pcp-lifetime"), help: ArgumentHelp("Lifetime asked for each --forward's mapping, seconds (renewed at half of it).", valueName: "seconds"))
+    var pcpLifetime: UInt32 = 7200
+
+    @Option(name: .customLong("pcp-max-lan-mappings"), help: ArgumentHelp("LAN mappings the CPE proxies at most (each counts against the subscriber's --pcp-max-mappings at the concentrator).", valueName: "count"))
+    var pcpMaximumLANMappings = 64
+
+    @Flag(name: .customLong("no-pcp"),
+          help: "Use each --forward as given, without asking the concentrator: EXTPORT must be mapped to this CPE some other way.")
+    var noPCP = false
+
+    /// Whether the forwards go through the concentrator's PCP server.
+    var usesPCP: Bool { !noPCP && (!forwards.isEmpty || !pcpListen.isEmpty) }
+
     func validate() throws {
-        if listen.isEmpty && !(allow.isEmpty && forwards.isEmpty) {
-            throw ValidationError("--forward and --inbound-allow need --inbound-listen (where the concentrator connects to)")
+        if noPCP && !pcpListen.isEmpty { throw ValidationError("--pcp-listen proxies to the concentrator's PCP server: not with --no-pcp") }
+        guard (120...86_400).contains(pcpLifetime) else { throw ValidationError("--pcp-lifetime must be 120...86400 seconds") }
+        guard (1...4096).contains(pcpMaximumLANMappings) else { throw ValidationError("--pcp-max-lan-mappings must be 1...4096") }
+        _ = try parseSocketAddresses(pcpListen.map { Self.withDefaultPort($0) }, flag: "--pcp-listen")
+        if let pcpServer { _ = try parseSocketAddresses([Self.withDefaultPort(pcpServer)], flag: "--pcp-server") }
+        if listen.isEmpty && !(allow.isEmpty && forwards.isEmpty && pcpListen.isEmpty) {
+            throw ValidationError("--forward, --pcp-listen and --inbound-allow need --inbound-listen (where the concentrator connects to)")
         }
         _ = try parseSocketAddresses(listen, flag: "--inbound-listen")
         _ = try allowedPrefixes(concentrators: [])
@@ -38,17 +64,30 @@ struct CPEInboundOptions: ParsableArguments {
         }
     }
 
-    func forwardTable() throws -> PortForwardTable {
+    /// The forwards as given, checked (and checked not to overlap).
+    func parsedForwards() throws -> [PortForward] {
         let table = PortForwardTable()
-        for text in forwards {
+        return try forwards.map { text in
             let forward: PortForward
             do { forward = try PortForward(parsing: text) } catch { throw ValidationError("--forward \(text): \(error)") }
             guard forward.transport == .tcp else {
                 throw ValidationError("--forward \(text): inbound UDP is not relayed yet; forward TCP ports only")
             }
             do { try table.add(forward) } catch { throw ValidationError("--forward \(text): \(error)") }
+            return forward
         }
-        return table
+    }
+
+    /// With --no-pcp the forwards as given; with PCP an empty table the grants fill.
+    func forwardTable() throws -> PortForwardTable {
+        let forwards = try parsedForwards()
+        return usesPCP ? PortForwardTable() : try PortForwardTable(forwards)
+    }
+
+    /// "ADDR" -> "ADDR:5351" ("[v6]" -> "[v6]:5351"); with a port, unchanged.
+    static func withDefaultPort(_ text: String) -> String {
+        if text.hasPrefix("[") { return text.hasSuffix("]") ? text + ":5351" : text }
+        return text.contains(":") ? text : text + ":5351"
     }
 
     /// The listeners and the inbound settings; nil settings without --inbound-listen.

@@ -48,7 +48,7 @@ struct CtlCommand: ParsableCommand {
 
     struct Mappings: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Concentrator: every inbound mapping made over PCP (subscriber, protocol, pool address and ports, internal host and port, CPE address, nonce, FILTERs, expiry).")
+            abstract: "Concentrator: every inbound mapping made over PCP (subscriber, protocol, pool address and ports, internal host and port, CPE address, nonce, FILTERs, expiry). CPE: its forwards (external ports, from --forward or granted over PCP, to LAN hosts).")
         @OptionGroup var connection: Connection
         func run() throws { try connection.ask("mappings") }
     }

@@ -12,10 +12,10 @@ import WireFormat
 /// to a mapped pool address and port; concentrator-net.sh --inbound hands the SYN to the
 /// concentrator's transparent listener (TPROXY), which opens an MPTCP connection to the CPE with
 /// the Internet host in its PM block; the CPE connects to the LAN host from the Internet host's
-/// address. Until the PCP server exists nothing makes mappings in the daemon, so here the
-/// concentrator's stream plane runs inside this test process, in the testbed's concentrator
-/// namespace, with a fixed `InboundMappingLookup`; `endToEndThroughTheDaemons` below is the same
-/// path through the daemons with a PCP MAP request, enabled once the server answers.
+/// address. Most tests run the concentrator's stream plane inside this test process, in the
+/// testbed's concentrator namespace, with a fixed `InboundMappingLookup`, to reach cases the
+/// daemon's PCP server would not make; `endToEndThroughTheDaemons` is the path an operator runs:
+/// both daemons, mappings made over PCP by the CPE's --forward and by a LAN host through the CPE.
 @Suite(.serialized) struct ConcentratorInboundTests {
     static let tenMegabytes = 10_000_000
     static let external = "192.0.2.130"
@@ -154,89 +154,73 @@ import WireFormat
         }
     }
 
-    /// The whole path through the daemons: the CPE asks the concentrator's PCP server for a TCP
-    /// mapping (a MAP request built here from RFC 6887), forwards the assigned external port to the
-    /// LAN host, and an Internet host exchanges 10 MB with the LAN host through the mapped pool
-    /// address and port on the delayed links, the LAN host seeing the Internet host's address.
-    /// The flag name --pcp-listen is the issue's; adjust it to the server's when enabling.
-    @Test(.disabled("needs the PCP server (issue 16, first part): nothing makes mappings in the daemon yet"))
-    func endToEndThroughTheDaemons() async throws {
+    /// The whole path through the daemons, as an operator runs it: the CPE asks the concentrator's
+    /// PCP server for its --forward (the granted port, not the one suggested, is forwarded), and a
+    /// LAN host maps its own port through the CPE's PCP proxy with a client written from the RFCs;
+    /// an Internet host exchanges 10 MB with the LAN host through each mapped pool address and port
+    /// on the delayed links, the LAN host seeing the Internet host's address. After the
+    /// concentrator is killed and restarted, the stored mappings still reach the LAN host.
+    @Test func endToEndThroughTheDaemons() async throws {
         try await Testbed.with("inbe2e", profile: "dsl-lte") { bed in
             try bed.cpeNetForInbound()
             try bed.concentratorNet(["--inbound", Self.inboundListen])
-            try bed.startConcentrator(["--inbound-listen", Self.inboundListen, "--pcp-listen", "198.51.100.1:5351"])
-            let (address, port) = try Self.requestMapping(bed, internalPort: 8080)
-            try bed.startCPE(Testbed.inboundCPEArguments(forwards: ["\(port)/tcp=192.0.2.2:8080"]))
+            let arguments = ["--inbound-listen", Self.inboundListen, "--pcp-listen", "198.51.100.1", "--pcp-rate-limit", "100"]
+            let first = try bed.startConcentrator(arguments)
+            try bed.startCPE(Testbed.inboundCPEArguments(forwards: ["8080/tcp=192.0.2.2:8080"], pcp: true) + ["--pcp-listen", "192.0.2.1"])
             try bed.startLANServer(port: 8080, arguments: ["--mode", "echo"])
-            let client = try bed.run(bed.srv, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", address,
-                                               "--port", "\(port)", "--send", "\(Self.tenMegabytes)", "--timeout", "60"], timeout: 70)
-            #expect(client.status == 0, "Internet host: \(client.output)")
-            let record = try #require(PeerRecord.parse(client.output).first, "\(client.output)")
-            #expect(record.received == Self.tenMegabytes)
-            #expect(record.received_sha256 == record.sent_sha256)
-            let lan = try #require(PeerRecord.parse(bed.log("lan-8080")).first, "\(bed.log("lan-8080"))")
-            #expect(lan.peer?.hasPrefix("\(Testbed.serverV4):") == true, "the LAN host saw \(lan.peer ?? "nothing")")
-            let stats = try bed.stats()
-            #expect(stats["inbound_connected"] == 1)
-            #expect(stats["closed_normally"] == 1)
+            try bed.startLANServer(port: 9090, arguments: ["--mode", "echo"])
+
+            // The static forward, granted over PCP: the CPE forwards the port the concentrator chose.
+            var forwarded: [[String: Any]] = []
+            let granted = try bed.waitFor(15) {
+                forwarded = try Self.ctlMappings(bed, concentrator: false)["forwards"] as? [[String: Any]] ?? []
+                return forwarded.count == 1
+            }
+            try #require(granted, "the CPE's forward was not granted: \(bed.log("cpe"))")
+            let forwardPort = try #require(forwarded[0]["first_port"] as? Int)
+            #expect(forwarded[0]["internal"] as? String == "192.0.2.2:8080", "\(forwarded)")
+            let mappings = try #require(try Self.ctlMappings(bed, concentrator: true)["mappings"] as? [[String: Any]])
+            let pool = try #require(mappings.first { $0["first_port"] as? Int == forwardPort }?["external_address"] as? String, "\(mappings)")
+            try Self.exchange(bed, address: pool, port: forwardPort, lanPort: 8080, bytes: Self.tenMegabytes)
+
+            // A LAN host's own MAP through the CPE's PCP proxy.
+            let asked = try bed.run(bed.lan, ["python3", "\(Testbed.tools)/pcp_client.py", "map", "--server", "192.0.2.1", "--bind", "192.0.2.2",
+                                              "--protocol", "6", "--internal-port", "9090", "--lifetime", "600", "--wait", "5"], timeout: 20)
+            let answer = try #require(PCPServerTests.lines(asked.output, as: PCPServerTests.Answer.self).first, "\(asked.output)")
+            #expect(answer.result == 0 && answer.external_address == pool, "\(asked.output)")
+            let lanPort = try #require(answer.external_port)
+            try Self.exchange(bed, address: pool, port: lanPort, lanPort: 9090, bytes: 1_000_000)
+            #expect(try bed.stats()["inbound_connected"] == 2)
+
+            // Killed and restarted: the stored mappings answer at once (the CPE only renews later).
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+            try? FileManager.default.removeItem(atPath: bed.concentratorSocket)
+            try bed.startConcentrator(arguments)
+            try Self.exchange(bed, address: pool, port: forwardPort, lanPort: 8080, bytes: 1_000_000)
+            try Self.exchange(bed, address: pool, port: lanPort, lanPort: 9090, bytes: 1_000_000)
         }
     }
 
-    /// The MAP request of RFC 6887 section 11.1 (24-byte header of section 7.1, 36 bytes of MAP
-    /// data): version 2, opcode 1, `lifetime`, the client's IPv4 address IPv4-mapped, the nonce,
-    /// the protocol, the internal port, no suggested external port or address (zeros, ::ffff:0.0.0.0).
-    static func mapRequest(client: IPv4Address, protocolNumber: UInt8, internalPort: UInt16, lifetime: UInt32,
-                           nonce: [UInt8]) -> [UInt8] {
-        precondition(nonce.count == 12)
-        func bigEndian32(_ value: UInt32) -> [UInt8] { [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)] }
-        let mapped: [UInt8] = Array(repeating: 0, count: 10) + [0xFF, 0xFF]
-        return [2, 1, 0, 0] + bigEndian32(lifetime) + mapped + bigEndian32(client.value)
-            + nonce + [protocolNumber, 0, 0, 0] + [UInt8(internalPort >> 8), UInt8(internalPort & 0xFF), 0, 0]
-            + mapped + [0, 0, 0, 0]
+    /// `ctl mappings --json` of the concentrator or the CPE.
+    static func ctlMappings(_ bed: Testbed, concentrator: Bool) throws -> [String: Any] {
+        let result = try bed.run(concentrator ? bed.conc : bed.cpe, [Testbed.binary, "ctl", "mappings", "--json", "--control-socket",
+                                                                     concentrator ? bed.concentratorSocket : bed.cpeSocket], timeout: 10)
+        try #require(result.status == 0, "ctl mappings: \(result.output)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
     }
 
-    /// The builder against the first 60 bytes (header and MAP data, before PORT_SET) of the
-    /// RFC 7753 section 5.1 request in FACTS.md 5.
-    @Test func mapRequestMatchesTheRFC7753Example() {
-        let request = Self.mapRequest(client: IPv4Address(192, 0, 2, 100), protocolNumber: 17, internalPort: 50000,
-                                      lifetime: 7200, nonce: Array(1...12))
-        let example = """
-            02 01 00 00 00 00 1C 20 00 00 00 00 00 00 00 00 00 00 FF FF C0 00 02 64
-            01 02 03 04 05 06 07 08 09 0A 0B 0C 11 00 00 00 C3 50 00 00 00 00 00 00
-            00 00 00 00 00 00 FF FF 00 00 00 00
-            """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { UInt8($0, radix: 16)! }
-        #expect(request == example)
-    }
-
-    /// Sends a MAP request for TCP `internalPort` from the CPE's link A address to the
-    /// concentrator's PCP server (up to 4 tries, 1 s apart) and returns the assigned external
-    /// address and port of a SUCCESS response (RFC 6887 7.2, 11.1: port at 42, IPv4 at 56).
-    static func requestMapping(_ bed: Testbed, internalPort: UInt16) throws -> (String, Int) {
-        let request = mapRequest(client: IPv4Address(198, 51, 100, 2), protocolNumber: 6, internalPort: internalPort,
-                                 lifetime: 3600, nonce: Array(21...32))
-        let hex = request.map { String(format: "%02x", $0) }.joined()
-        let script = """
-            import socket, sys
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind((sys.argv[1], 0))
-            s.settimeout(1.0)
-            for _ in range(4):
-                s.sendto(bytes.fromhex(sys.argv[2]), (sys.argv[3], 5351))
-                try:
-                    print(s.recv(1100).hex())
-                    break
-                except socket.timeout:
-                    pass
-            """
-        let result = try bed.run(bed.cpe, ["python3", "-c", script, "198.51.100.2", hex, "198.51.100.1"], timeout: 10)
-        let response = stride(from: 0, to: result.output.count - 1, by: 2).compactMap { offset -> UInt8? in
-            let start = result.output.index(result.output.startIndex, offsetBy: offset)
-            return UInt8(result.output[start..<result.output.index(start, offsetBy: 2)], radix: 16)
-        }
-        try #require(response.count >= 60 && response[1] == 0x81, "no MAP response: \(result.output)")
-        try #require(response[3] == 0, "MAP result code \(response[3])")
-        let port = Int(response[42]) << 8 | Int(response[43])
-        return ("\(response[56]).\(response[57]).\(response[58]).\(response[59])", port)
+    /// `bytes` echoed between the Internet host and the LAN host's server on `lanPort` through
+    /// `address`:`port`: intact, and the LAN host saw the Internet host's address.
+    static func exchange(_ bed: Testbed, address: String, port: Int, lanPort: Int, bytes: Int) throws {
+        let client = try bed.run(bed.srv, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", address,
+                                           "--port", "\(port)", "--send", "\(bytes)", "--timeout", "60"], timeout: 70)
+        #expect(client.status == 0, "Internet host to \(address):\(port): \(client.output)")
+        let record = try #require(PeerRecord.parse(client.output).first, "\(client.output)")
+        #expect(record.received == bytes && record.received_sha256 == record.sent_sha256, "\(client.output)")
+        let clientPort = try #require(record.local.flatMap { splitHostPort($0)?.1 })
+        let seen = PeerRecord.parse(bed.log("lan-\(lanPort)")).map(\.peer)
+        #expect(seen.contains("\(Testbed.serverV4):\(clientPort)"), "the LAN host saw \(seen)")
     }
 
     /// The concentrator's stream plane (no outbound listener, one inbound listener), its sockets

@@ -165,9 +165,11 @@ extension Testbed {
     }
 
     /// Inbound listeners on both WAN addresses (the second one takes the concentrator's subflow).
-    static func inboundCPEArguments(forwards: [String]) -> [String] {
+    /// Without `pcp` the forwards are used as given (`--no-pcp`: the tests that play the
+    /// concentrator themselves); with it they are asked for at the concentrator's PCP server.
+    static func inboundCPEArguments(forwards: [String], pcp: Bool = false) -> [String] {
         ["--queues", "0:1", "--inbound-listen", "198.51.100.2:\(cpeInboundPort)", "--inbound-listen", "198.51.100.6:\(cpeInboundPort)"]
-            + forwards.flatMap { ["--forward", $0] }
+            + forwards.flatMap { ["--forward", $0] } + (pcp ? [] : ["--no-pcp"])
     }
 
     /// `peer.py serve` on the LAN host (192.0.2.2), logged as lan-PORT.
