@@ -14,6 +14,12 @@
 #   2. UDP round-trip time and jitter to an echo on the server: bonded (the LAN host through
 #      plainmode cpe and concentrator) against one link (the CPE namespace bound to 198.51.100.2,
 #      routed over link A).
+#   3. (TESTS=inbound, not run by default) inbound connection set-up: the Internet host's time to
+#      first byte to a server on the LAN host through a pool address and port mapped over PCP
+#      (the CPE's --forward: concentrator -> MPTCP -> CPE -> LAN host), against the same request
+#      to a server on the CPE's link A address, routed natively (--direct-path). The daemons then
+#      also run with their inbound flags (--inbound-listen, --pcp-listen, --forward) and the
+#      scripts with --inbound / --inbound-port.
 # ROUNDS rounds; in each, every system gets COUNT/ROUNDS measured connections (after WARMUP
 # unmeasured ones), the order rotating per round; then ROUNDS rounds of RTT, direct and bonded
 # alternating in order. Prints the tables and writes them to $OUT/results.txt with every sample
@@ -95,7 +101,7 @@ int_in RTT_INTERVAL_US "$RTT_INTERVAL_US" 0 1000000
 [[ $PROFILE == dsl-lte || $PROFILE == two-fibres || $PROFILE == lan ]] || die "PROFILE must be dsl-lte, two-fibres or lan"
 [[ $BUILD == [01] ]] || die "BUILD must be 0 or 1"
 [[ $PREFIX =~ ^[A-Za-z0-9_.-]{1,20}$ ]] || die "PREFIX must be 1-20 characters of [A-Za-z0-9_.-]"
-for t in $TESTS; do [[ $t == ttfb || $t == rtt ]] || die "TESTS: unknown test '$t' (ttfb rtt)"; done
+for t in $TESTS; do [[ $t == ttfb || $t == rtt || $t == inbound ]] || die "TESTS: unknown test '$t' (ttfb rtt inbound)"; done
 [[ -n ${TESTS// /} ]] || die "TESTS must name at least one test"
 ((EUID == 0)) || die "needs root (network namespaces, NFQUEUE, IP_TRANSPARENT)"
 
@@ -103,6 +109,7 @@ LAN=$PREFIX-lan CPE=$PREFIX-cpe CONC=$PREFIX-conc SRV=$PREFIX-srv
 SERVICE=198.51.100.1 PM_PORT=5000 HA_RR=5002
 SERVER=203.0.113.2 SINK_PORT=9001 RR_PORT=9002 HOLD_PORT=9003 ECHO_PORT=9007
 LAN_HOST=192.0.2.2 WAN_A=198.51.100.2 RTT_PORT=41000
+INBOUND_LISTEN=127.0.0.1:7601 CPE_INBOUND_PORT=7600 IN_SINK_PORT=9011 IN_RR_PORT=9012 IN_HOLD_PORT=9013
 CONC_SOCK=$OUT/conc.sock CPE_SOCK=$OUT/cpe.sock
 NCPU=$(nproc)
 QUEUES=0:$((NCPU - 1))   # the daemons' default --queues (one per core); the rules must match it
@@ -173,11 +180,18 @@ TESTBED_LINE=$(grep '^testbed: up' "$OUT/testbed.log" || true)
 DELAY_A_MS=$(sed -n 's/.*one-way delay: A \([0-9.]*\) ms.*/\1/p' "$OUT/testbed.log")
 [[ -n $DELAY_A_MS ]] || die "no link A delay in the testbed's output: $(cat "$OUT/testbed.log")"
 
+INBOUND_NET=() INBOUND_CPE_NET=() INBOUND_CONC=() INBOUND_CPE=()
+if want inbound; then
+    INBOUND_NET=(--inbound "$INBOUND_LISTEN") INBOUND_CPE_NET=(--inbound-port "$CPE_INBOUND_PORT")
+    INBOUND_CONC=(--inbound-listen "$INBOUND_LISTEN" --pcp-listen "$SERVICE")
+    INBOUND_CPE=(--inbound-listen "$WAN_A:$CPE_INBOUND_PORT" --inbound-listen "198.51.100.6:$CPE_INBOUND_PORT"
+        --forward "$IN_RR_PORT/tcp=$LAN_HOST:$IN_RR_PORT")
+fi
 nsx "$CONC" bash "$repo/Deploy/concentrator-net.sh" --pool 192.0.2.128/27 --pool 2001:db8:1::/48 \
-    --gate "$SERVICE:$PM_PORT" --gate "[2001:db8:a::1]:$PM_PORT" --udp --queues "$QUEUES" >>"$OUT/net.log" 2>&1 \
+    --gate "$SERVICE:$PM_PORT" --gate "[2001:db8:a::1]:$PM_PORT" --udp --queues "$QUEUES" "${INBOUND_NET[@]}" >>"$OUT/net.log" 2>&1 \
     || die "concentrator-net.sh failed: $(tail -5 "$OUT/net.log")"
 nsx "$CPE" bash "$repo/Deploy/cpe-net.sh" --lan-if lan0 --endpoint 198.51.100.6@wanb --endpoint 2001:db8:b::2@wanb \
-    --udp --queues "$QUEUES" >>"$OUT/net.log" 2>&1 || die "cpe-net.sh failed: $(tail -5 "$OUT/net.log")"
+    --udp --queues "$QUEUES" "${INBOUND_CPE_NET[@]}" >>"$OUT/net.log" 2>&1 || die "cpe-net.sh failed: $(tail -5 "$OUT/net.log")"
 # The LAN host reaches the server only through the daemons: the server has no route back to it.
 [[ -z $(ip -n "$SRV" route show 192.0.2.0/26) ]] || die "the server has a route to the LAN: the bonded path could be bypassed"
 
@@ -192,13 +206,13 @@ wait_for 10 grep -q ready "$OUT/echo.log" || die "UDP echo did not start: $(cat 
 # shellcheck disable=SC2086
 spawn concentrator "$CONC" "$PLAINMODE" concentrator --listen "$SERVICE:$PM_PORT" --listen "[2001:db8:a::1]:$PM_PORT" \
     --pool 192.0.2.128/27 --allow 198.51.100.0/29 --allow 2001:db8:a::/63 --state-dir "$OUT/state" \
-    --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" --log-level notice $PLAINMODE_ARGS
+    --delegated-prefix 2001:db8:a::/64=2001:db8:1::/48 --control-socket "$CONC_SOCK" --log-level notice "${INBOUND_CONC[@]}" $PLAINMODE_ARGS
 CONC_PID=$BG_PID
 wait_for 20 test -S "$CONC_SOCK" || die "concentrator did not start: $(tail -20 "$OUT/concentrator.log")"
 [[ $(cat "/proc/$CONC_PID/comm") == plainmode ]] || die "pid $CONC_PID is not plainmode"
 # shellcheck disable=SC2086
 spawn cpe "$CPE" "$PLAINMODE" cpe --concentrator "$SERVICE:$PM_PORT" --concentrator6 "[2001:db8:a::1]:$PM_PORT" \
-    --control-socket "$CPE_SOCK" --log-level notice $PLAINMODE_ARGS
+    --control-socket "$CPE_SOCK" --log-level notice "${INBOUND_CPE[@]}" $PLAINMODE_ARGS
 CPE_PID=$BG_PID
 wait_for 20 test -S "$CPE_SOCK" || die "CPE did not start: $(tail -20 "$OUT/cpe.log")"
 
@@ -321,12 +335,60 @@ rtt_run() {   # system round
         "received $(lat delta "$s.before.json" "$s.after.json" udp_records_received) records" >&2
 }
 
+# ---------------------------------------------------------------- 3. inbound set-up
+# The Internet host's time to first byte to the LAN host through the mapped pool port (inbound),
+# or to the same server program on the CPE's link A address, routed natively (inbound_direct).
+inbound_run() {   # system round
+    local sys=$1 r=$2 tag="inbound.$1.r$2" target out limit total
+    case $sys in
+        inbound) target=("$MAPPED_ADDRESS" "$MAPPED_PORT") ;;
+        inbound_direct) target=("$WAN_A" "$IN_RR_PORT") ;;
+    esac
+    total=$((WARMUP + PER_ROUND))
+    limit=$((total * (3 * 3000 + GAP_MS) / 1000 + 30))
+    out=$(timeout -k 5 "$limit" ip netns exec "$SRV" "$TTFB" "${target[@]}" --bind "$SERVER" --count "$PER_ROUND" --warmup "$WARMUP" \
+        --req "$REQ" --resp "$RESP" --gap-ms "$GAP_MS" --timeout-ms 3000 2>"$OUT/$tag.err") \
+        || die "ttfb ($sys) failed or took over $limit s: $out $(cat "$OUT/$tag.err")"
+    echo "$out" >"$OUT/$tag.log"
+    alive
+    (($(lat get "$out" ok) > 0)) || die "no connection through $sys completed: $out"
+    while read -r v; do record ttfb_ms "$sys" "$r" "$v"; done < <(lat list "$out" ttfb_ms)
+    while read -r v; do record connect_ms "$sys" "$r" "$v"; done < <(lat list "$out" connect_ms)
+    record ttfb_round_median_ms "$sys" "$r" "$(lat get "$out" ttfb_median_ms)"
+    record failed "$sys" "$r" "$(lat get "$out" failed)"
+    echo "   round $r $sys: time to first byte median $(lat get "$out" ttfb_median_ms) ms, p90 $(lat get "$out" ttfb_p90_ms) ms," \
+        "connect() $(lat get "$out" connect_median_ms) ms, failed $(lat get "$out" failed)" >&2
+}
+
 # ---------------------------------------------------------------- run
 SYSTEMS=(direct plainmode haproxy)
 if want ttfb; then
     log "time to first byte: $ROUNDS rounds x (${SYSTEMS[*]}), $PER_ROUND connections each (+$WARMUP warm-up), $REQ B up, $RESP B down"
     for ((r = 1; r <= ROUNDS; r++)); do
         for ((i = 0; i < 3; i++)); do ttfb_run "${SYSTEMS[(r - 1 + i) % 3]}" "$r"; done
+    done
+fi
+if want inbound; then
+    for ns in "$LAN" "$CPE"; do
+        listen=$LAN_HOST
+        [[ $ns == "$CPE" ]] && listen=$WAN_A
+        spawn "inbound-server-${ns#"$PREFIX"-}" "$ns" "$LOADGEN" server --listen "$listen" --sink-port $IN_SINK_PORT --rr-port $IN_RR_PORT \
+            --hold-port $IN_HOLD_PORT --req "$REQ" --resp "$RESP" --max-seconds "$SERVE_SECONDS"
+        wait_for 10 grep -q READY "$OUT/inbound-server-${ns#"$PREFIX"-}.log" || die "inbound server in $ns did not start"
+    done
+    # The CPE's --forward, granted over PCP: the port the concentrator chose, on the subscriber's pool address.
+    forwarded() {
+        local json
+        json=$(nsx "$CPE" "$PLAINMODE" ctl mappings --json --control-socket "$CPE_SOCK" 2>/dev/null) || return 1
+        MAPPED_PORT=$(python3 -c 'import json,sys; f=json.loads(sys.argv[1])["forwards"]; print(f[0]["first_port"] if f else "")' "$json")
+        [[ -n $MAPPED_PORT ]]
+    }
+    wait_for 20 forwarded || die "the CPE's --forward was not granted: $(tail -5 "$OUT/cpe.log")"
+    MAPPED_ADDRESS=$(nsx "$CONC" "$PLAINMODE" ctl mappings --json --control-socket "$CONC_SOCK" \
+        | python3 -c 'import json,sys; m=[x for x in json.load(sys.stdin)["mappings"] if x["first_port"] == int(sys.argv[1])]; print(m[0]["external_address"])' "$MAPPED_PORT")
+    log "inbound set-up: $ROUNDS rounds x (inbound inbound_direct), $PER_ROUND connections each; mapped $MAPPED_ADDRESS:$MAPPED_PORT"
+    for ((r = 1; r <= ROUNDS; r++)); do
+        if ((r % 2)); then inbound_run inbound "$r"; inbound_run inbound_direct "$r"; else inbound_run inbound_direct "$r"; inbound_run inbound "$r"; fi
     done
 fi
 if want rtt; then
@@ -452,6 +514,19 @@ if "rtt" in tests:
           f"{total('cpe_udp_records_received', 'bonded')} records during the bonded runs "
           f"({total('rtt_probes', 'bonded')} probes); during the direct runs {total('cpe_udp_datagrams_queued', 'direct')} and "
           f"{total('cpe_udp_records_received', 'direct')}")
+    print()
+if "inbound" in tests:
+    print("3. Inbound connection set-up: the Internet host's time to first byte, ms (all connections per system pooled)")
+    names = {"inbound": "through a mapped pool port (concentrator -> MPTCP -> CPE -> LAN host)",
+             "inbound_direct": "direct to the CPE's link A address, routed natively"}
+    rows = []
+    for s in ("inbound", "inbound_direct"):
+        v = raw.get(("ttfb_ms", s), [])
+        c = raw.get(("connect_ms", s), [])
+        rows.append([names[s], fmt(pct(v, 0.5)), fmt(pct(v, 0.9)), fmt(pct(c, 0.5)), f"{len(v)}", f"{total('failed', s)}"])
+    table(["system", "median", "p90", "connect() median", "n", "failed"], rows)
+    a, b = pct(raw.get(("ttfb_ms", "inbound"), []), 0.5), pct(raw.get(("ttfb_ms", "inbound_direct"), []), 0.5)
+    print(f"inbound / direct, median: {ratio(a, b)} ({diff(a, b)} ms)")
     print()
 print("Per run:")
 for (metric, system), v in sorted(raw.items()):
