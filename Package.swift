@@ -156,6 +156,8 @@ let package = Package(
         .executableTarget(name: "fuzz-pm-block", dependencies: ["PlainMode", "FuzzSupport", "TestSupport"], path: "Tests/Fuzz/fuzz-pm-block"),
         .executableTarget(name: "fuzz-udp-framing", dependencies: ["PlainMode", "FuzzSupport", "TestSupport"], path: "Tests/Fuzz/fuzz-udp-framing"),
         .executableTarget(name: "fuzz-pcp", dependencies: ["PCP", "FuzzSupport", "TestSupport"], path: "Tests/Fuzz/fuzz-pcp"),
+        .executableTarget(name: "fuzz-cpe-pcp", dependencies: ["PCPClient", "PCP", "WireFormat", "FuzzSupport"],
+                          path: "Tests/Fuzz/fuzz-cpe-pcp"),
         .executableTarget(name: "fuzz-pcp-server", dependencies: ["PCPServer", "PCP", "BindingState", "PortSets", "WireFormat", "FuzzSupport", "TestSupport"],
                           path: "Tests/Fuzz/fuzz-pcp-server"),
 

@@ -8,6 +8,8 @@ byte. Input layouts (see the fuzz target sources):
   pm-block     1 policy byte (0x00 = default policy), then the start of the MPTCP stream
   udp-framing  1 byte choosing the maximum datagram size (0x00 = 65507), then the framed stream
   pcp          one PCP message (tried as a request and as a response)
+  cpe-pcp      datagrams to the CPE's PCP side in order (LAN requests, the concentrator's answers),
+               each len16 || context || message
   pcp-server   requests to one PCP server in order, each len16 || context || message; the context
                byte's low 2 bits pick the source (0 link A, 1 link B of one subscriber, 2 another
                subscriber, 3 an IPv6 CPE), its high 6 bits the seconds (x16) passing before it
@@ -286,6 +288,44 @@ def pcp_server_seeds():
     return s
 
 
+def cpe_pcp_seeds():
+    """LAN requests to the CPE's PCP proxy and the concentrator's answers, each len16 || context || message."""
+    def mapped4(text):
+        return b"\x00" * 10 + b"\xff\xff" + bytes(int(part) for part in text.split("."))
+
+    def record(message, server=False, host=0, wait=0):
+        return struct.pack("!HB", len(message), wait << 2 | host << 1 | int(server)) + message
+
+    def request(client="192.168.1.20", lifetime=600, protocol=17, internal=50000, size=0, nonce=None):
+        body = PCP_REQUEST[:4] + struct.pack("!I", lifetime) + mapped4(client)
+        body += (nonce or PCP_REQUEST[24:36]) + bytes([protocol]) + b"\x00" * 3 + struct.pack("!HH", internal, 0)
+        body += mapped4("0.0.0.0")
+        if size:
+            body += hexbytes("82 00 00 05") + struct.pack("!HHB", size, internal, 0) + b"\x00" * 3
+        return body
+
+    def answer(internal, external, protocol=17, lifetime=600, nonce=None, result=0, size=0):
+        # A success answer as the concentrator sends it; the CPE's own nonce is unknown to the seed,
+        # so these exercise matching and refusal (the fuzzer finds the rest).
+        body = bytes([2, 0x81, 0, result]) + struct.pack("!II", lifetime, 100) + b"\x00" * 12
+        body += (nonce or PCP_REQUEST[24:36]) + bytes([protocol]) + b"\x00" * 3 + struct.pack("!HH", internal, external)
+        body += mapped4("192.0.2.130")
+        if size:
+            body += hexbytes("82 00 00 05") + struct.pack("!HHB", size, internal, 0) + b"\x00" * 3
+        return body
+
+    s = {}
+    s["lan-map"] = record(request())
+    s["lan-map-port-set-answer"] = record(request(size=100)) + record(answer(50000, 1856, size=16), server=True)
+    s["lan-renew-delete"] = record(request()) + record(request(lifetime=0), wait=3) + record(request(lifetime=0, nonce=b"\x11" * 12))
+    s["two-hosts-quota"] = b"".join(record(request(client="192.168.1.2" + str(h), internal=1000 + i), host=h) for i in range(3) for h in (0, 1))
+    s["server-refusal-and-epoch"] = (record(answer(80, 0, protocol=6, result=10, lifetime=30), server=True)
+                                     + record(bytes([2, 0x80, 0, 0]) + struct.pack("!II", 0, 5) + b"\x00" * 12, server=True, wait=10))
+    s["lapse"] = record(request(lifetime=120)) + record(b"\x02\x00", wait=63) + record(b"\x02\x00", wait=63)
+    s["malformed"] = record(b"\x02") + record(PCP_REQUEST[:20]) + record(request(client="192.168.1.99")) + record(PCP_REQUEST)
+    return s
+
+
 def write(target, seeds):
     directory = os.path.join(CORPUS, target)
     os.makedirs(directory, exist_ok=True)
@@ -299,7 +339,7 @@ def write(target, seeds):
 
 def main():
     targets = {"packet": packet_seeds, "pm-block": pm_seeds, "udp-framing": udp_framing_seeds, "pcp": pcp_seeds,
-               "pcp-server": pcp_server_seeds}
+               "pcp-server": pcp_server_seeds, "cpe-pcp": cpe_pcp_seeds}
     chosen = sys.argv[1:] or list(targets)
     for target in chosen:
         write(target, targets[target]())

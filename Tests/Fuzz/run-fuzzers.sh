@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets and runs each for RUNS inputs (default 10,000,000).
 #
-#   Tests/Fuzz/run-fuzzers.sh [RUNS] [TARGET...]      TARGET: packet pm-block udp-framing pcp pcp-server
+#   Tests/Fuzz/run-fuzzers.sh [RUNS] [TARGET...]      TARGET: packet pm-block udp-framing pcp pcp-server cpe-pcp
 #
 # Each fuzzer starts from its seed corpus Tests/Fuzz/corpus/<target> (read only: new inputs go
 # to a scratch corpus in a temporary directory, which is not kept) and saves crashing inputs in a
@@ -20,7 +20,7 @@ cd "$(dirname "$0")/../.."
 RUNS=${1:-10000000}
 shift || true
 TARGETS=("$@")
-if [ ${#TARGETS[@]} -eq 0 ]; then TARGETS=(packet pm-block udp-framing pcp pcp-server); fi
+if [ ${#TARGETS[@]} -eq 0 ]; then TARGETS=(packet pm-block udp-framing pcp pcp-server cpe-pcp); fi
 SCRATCH=${SCRATCH:-.build-fuzz}
 LOG_DIR=${FUZZ_LOG_DIR:-$(mktemp -d /tmp/plainmode-fuzz-logs.XXXXXX)}
 mkdir -p "$LOG_DIR"
@@ -35,7 +35,7 @@ FLAGS=(--scratch-path "$SCRATCH" --sanitize=fuzzer --sanitize=address
 max_len() {
     case "$1" in
         pcp) echo 1200 ;;   # PCP messages are at most 1100 bytes; a little more tests the limit.
-        pcp-server) echo 4096 ;;   # a few requests in a row.
+        pcp-server | cpe-pcp) echo 4096 ;;   # a few requests in a row.
         *) echo 2048 ;;
     esac
 }
