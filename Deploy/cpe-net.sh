@@ -3,7 +3,7 @@
 #
 #   cpe-net.sh --lan-if IF [--lan-if IF2]... [--tproxy-port 7000] [--mark 1] [--table 100]
 #              [--exclude PREFIX]... [--endpoint ADDR@DEV]... [--subflows 2]
-#              [--udp] [--queues FIRST:LAST] [--inbound-port P] [--down]
+#              [--udp] [--queues FIRST:LAST] [--inbound-port P] [--inbound-udp-mark M] [--down]
 #
 # New TCP connections from the LAN (their SYNs) are intercepted with TPROXY and handed to
 # plainmode's local port, which sees the original destination with getsockname() and opens an
@@ -38,7 +38,15 @@
 #                    queues bound, i.e. without --no-udp). Without it, no inbound rule exists.
 #                    The LAN host's replies to an inbound connection come back to plainmode's
 #                    socket through the same socket rule as outbound ones (source = the Internet
-#                    host, a transparent socket).
+#                    host, a transparent socket). For inbound UDP flows the LAN host's replies go
+#                    to plainmode's UDP socket of that flow (bound to the Internet host, connected
+#                    to the LAN host) through a socket rule in PLAINMODE_INBOUND_UDP, ahead of the
+#                    --udp queue rule: it matches only a transparent socket whose SO_MARK has the
+#                    bits of --inbound-udp-mark (--restore-skmark copies the socket's mark onto
+#                    the packet), so an outbound flow's unmarked socket, bound to the same kind of
+#                    address, never takes its LAN datagrams from the queues.
+# --inbound-udp-mark M  plainmode cpe --inbound-udp-mark (default 0x4000): the SO_MARK of its
+#                    inbound UDP sockets; must not share bits with --mark
 # --down             remove what this script adds (rules, ip rules, routes, the given endpoints);
 #                    sysctls and MPTCP limits are left as they are
 #
@@ -60,6 +68,7 @@ subflows=2
 udp=0
 queues=0:0
 inbound_port=""
+udp_mark=0x4000
 down=0
 need() { [[ $1 -ge 2 ]] || { usage >&2; exit 2; }; }
 while (($#)); do
@@ -74,6 +83,7 @@ while (($#)); do
         --udp) udp=1; shift ;;
         --queues) need $#; queues=$2; shift 2 ;;
         --inbound-port) need $#; inbound_port=$2; shift 2 ;;
+        --inbound-udp-mark) need $#; udp_mark=$2; shift 2 ;;
         --down) down=1; shift ;;
         -h | --help) usage; exit 0 ;;
         *) echo "cpe-net: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -84,6 +94,8 @@ for i in "${lan_ifs[@]}"; do [[ $i =~ ^[A-Za-z0-9_.@-]{1,15}$ ]] || { echo "cpe-
 if [[ ! $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then echo "cpe-net: bad --tproxy-port '$port'" >&2; exit 2; fi
 [[ $mark =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] || { echo "cpe-net: bad --mark '$mark'" >&2; exit 2; }
 [[ $table =~ ^[0-9]+$ ]] || { echo "cpe-net: bad --table '$table'" >&2; exit 2; }
+[[ $udp_mark =~ ^(0x[0-9a-fA-F]+|[0-9]+)$ ]] && ((udp_mark != 0 && (udp_mark & mark) == 0)) ||
+    { echo "cpe-net: bad --inbound-udp-mark '$udp_mark' (non-zero, no bit of --mark $mark)" >&2; exit 2; }
 [[ $subflows =~ ^[0-8]$ ]] || { echo "cpe-net: --subflows must be 0..8" >&2; exit 2; }
 if [[ -n $inbound_port ]] && { [[ ! $inbound_port =~ ^[0-9]{1,5}$ ]] || ((10#$inbound_port < 1 || 10#$inbound_port > 65535)); }; then
     echo "cpe-net: bad --inbound-port '$inbound_port'" >&2; exit 2
@@ -108,6 +120,7 @@ TPROXY_CHAIN=PLAINMODE_TPROXY
 DIVERT_CHAIN=PLAINMODE_DIVERT
 UDP_CHAIN=PLAINMODE_UDP
 INBOUND_CHAIN=PLAINMODE_INBOUND
+INBOUND_UDP_CHAIN=PLAINMODE_INBOUND_UDP
 
 ipt() { local f=$1; shift; if [[ $f == 4 ]]; then iptables -w 5 "$@"; else ip6tables -w 5 "$@"; fi; }
 ipt_restore() { if [[ $1 == 4 ]]; then iptables-restore -w 5 --noflush; else ip6tables-restore -w 5 --noflush; fi; }
@@ -153,25 +166,47 @@ inbound_rules() {
     echo "COMMIT"
 }
 
-# inbound_down 4|6: the PREROUTING jump to PLAINMODE_INBOUND, and the chain.
+# The contents of PLAINMODE_INBOUND_UDP: a LAN host's datagram to an inbound UDP flow's socket
+# (transparent, marked by plainmode with --inbound-udp-mark) is delivered to it, not queued.
+inbound_udp_rules() {
+    echo "*mangle"
+    echo ":$INBOUND_UDP_CHAIN - [0:0]"
+    echo "-A $INBOUND_UDP_CHAIN -m socket --transparent --restore-skmark -m mark --mark $udp_mark/$udp_mark -m comment --comment \"plainmode: reply to an inbound UDP flow\" -j $DIVERT_CHAIN"
+    echo "COMMIT"
+}
+
+# inbound_down 4|6: the PREROUTING jumps to PLAINMODE_INBOUND and PLAINMODE_INBOUND_UDP, and the chains.
 inbound_down() {
-    local f=$1 i
+    local f=$1 i lan
     for ((i = 0; i < 16; i++)); do
         ipt "$f" -t mangle -C PREROUTING -p tcp -j "$INBOUND_CHAIN" 2>/dev/null || break
         ipt "$f" -t mangle -D PREROUTING -p tcp -j "$INBOUND_CHAIN"
     done
-    if ipt "$f" -t mangle -S "$INBOUND_CHAIN" >/dev/null 2>&1; then
-        ipt "$f" -t mangle -F "$INBOUND_CHAIN"
-        ipt "$f" -t mangle -X "$INBOUND_CHAIN"
-    fi
+    for ((i = 0; i < 64; i++)); do
+        lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$INBOUND_UDP_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
+        [[ -n $lan ]] || break
+        ipt "$f" -t mangle -D PREROUTING -i "$lan" -p udp -j "$INBOUND_UDP_CHAIN"
+    done
+    for c in "$INBOUND_CHAIN" "$INBOUND_UDP_CHAIN"; do
+        if ipt "$f" -t mangle -S "$c" >/dev/null 2>&1; then
+            ipt "$f" -t mangle -F "$c"
+            ipt "$f" -t mangle -X "$c"
+        fi
+    done
 }
 
 inbound_up() {
-    local f=$1
+    local f=$1 lan
     if [[ -z $inbound_port ]]; then inbound_down "$f"; return; fi
     inbound_rules | ipt_restore "$f"
     ipt "$f" -t mangle -C PREROUTING -p tcp -j "$INBOUND_CHAIN" 2>/dev/null ||
         ipt "$f" -t mangle -A PREROUTING -p tcp -j "$INBOUND_CHAIN"
+    inbound_udp_rules | ipt_restore "$f"
+    for lan in "${lan_ifs[@]}"; do
+        # First in PREROUTING: ahead of PLAINMODE_UDP's queue rule.
+        ipt "$f" -t mangle -C PREROUTING -i "$lan" -p udp -j "$INBOUND_UDP_CHAIN" 2>/dev/null ||
+            ipt "$f" -t mangle -I PREROUTING 1 -i "$lan" -p udp -j "$INBOUND_UDP_CHAIN"
+    done
 }
 
 # The contents of PLAINMODE_UDP for one family (same transaction scheme as chain_rules).
@@ -228,8 +263,8 @@ remove_endpoints() {
 net_down() {
     local f i lan
     for f in 4 6; do
-        udp_down "$f"
         inbound_down "$f"
+        udp_down "$f"
         # Every jump from PREROUTING to our chain, whatever interface it was added for.
         for ((i = 0; i < 64; i++)); do
             lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$TPROXY_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
@@ -308,7 +343,8 @@ net_up() {
         "endpoints: ${endpoints[*]:-none}; TPROXY tcp from ${lan_ifs[*]} -> port $port (mark $mark, table $table)"
     if ((udp)); then echo "cpe-net: UDP from ${lan_ifs[*]} -> NFQUEUE $qfirst:$qlast (bypass)"; fi
     if [[ -n $inbound_port ]]; then
-        echo "cpe-net: inbound: SYNs to port $inbound_port -> NFQUEUE $qfirst:$qlast (bypass); endpoints signalled"
+        echo "cpe-net: inbound: SYNs to port $inbound_port -> NFQUEUE $qfirst:$qlast (bypass); endpoints signalled;" \
+            "LAN replies to inbound UDP flows -> sockets marked $udp_mark"
     fi
 }
 

@@ -232,6 +232,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
             logger.info("UDP flow \(key.lan) -> \(key.remote): MPTCP connection to \(concentrator) failed: \(error)")
             return false
         }
+        settings.lanEndpoints?.add(key.lan)
         counters.add(.bindingsOpened)
         counters.add(.bindingsOpen)
         counters.add(.recordsWritten)
@@ -338,6 +339,7 @@ final class CPEDatagramWorker: @unchecked Sendable {
     private func closeFlow(_ slot: Int, abort: Bool) {
         guard let flow = slots[slot] else { return }
         flows[flow.key] = nil
+        settings.lanEndpoints?.remove(flow.key.lan)
         if abort { flow.writer.socket.abort() } else { flow.writer.socket.close() }
         flow.deliverySocket?.close()
         slots[slot] = nil

@@ -32,6 +32,9 @@ public struct CPEUDPSettings: Sendable {
     public var connectionTuning: UDPConnectionTuning
     /// Deliver to the LAN through a UDP socket per flow with UDP GSO (else the raw socket).
     public var segmentation: Bool
+    /// Where the flows' LAN endpoints are announced while they live (the inbound listener asks,
+    /// for a new remote under the concentrator's endpoint-independent filtering); nil: nowhere.
+    public var lanEndpoints: UDPLANEndpoints? = nil
 
     public init(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?, includeSourceIPv4: Bool = true,
                 includeSourceIPv6: Bool = true, subtype: UInt8, destinations: [IPPrefix] = [],

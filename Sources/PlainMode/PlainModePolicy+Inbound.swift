@@ -5,7 +5,7 @@ extension PlainModePolicy {
     /// Internet host in a source option (D=1), which the CPE connects from, and the mapped
     /// external endpoint in the destination option, whose port selects the forward. The source
     /// is required: without it the LAN host could not see who connects. Only the protocols
-    /// the CPE relays inbound are enabled (TCP today; UDP joins when inbound UDP exists).
+    /// enabled here are relayed (the CPE enables TCP and UDP).
     @inlinable
     public static func inbound(subtype: UInt8 = PlainMode.defaultSubtype,
                                enabledProtocols: ProtocolSet = [IPProtocolNumber.tcp],

@@ -17,6 +17,8 @@ struct RelayConnection {
         case relaying
         /// Concentrator: a UDP binding; records from the stream become datagrams.
         case datagrams
+        /// CPE: an inbound UDP flow; records become datagrams to the LAN host and its replies records.
+        case lanDatagrams
     }
 
     var phase: Phase = .free
@@ -41,6 +43,8 @@ struct RelayConnection {
     var binding: BindingHandle?
     /// The UDP side of a `.datagrams` connection.
     var datagrams: DatagramLeg?
+    /// The LAN side of a `.lanDatagrams` connection.
+    var lanDatagrams: LANDatagramLeg?
 
     init(now: ContinuousClock.Instant) {
         deadline = now
@@ -67,6 +71,8 @@ struct BindingHandle {
 final class DatagramLeg {
     let key: UDPChannelKey
     var decoder: UDPFrameDecoder
+    /// An inbound binding whose connection to the CPE is not up yet (records wait in its writer).
+    var connecting = false
 
     init(key: UDPChannelKey, maximumDatagramSize: Int) {
         self.key = key

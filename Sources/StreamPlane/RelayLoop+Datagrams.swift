@@ -15,14 +15,7 @@ extension RelayLoop {
     func startDatagramBinding(_ slot: Int, block: PlainModeBlock, settings: ConcentratorSettings,
                               udp: ConcentratorUDPSettings, now: ContinuousClock.Instant) {
         guard let destination = block.destination, let port = destination.port else { return finish(slot, .refused, now: now) }
-        if datagramSender == nil {
-            do throws(Errno) { datagramSender = try DatagramSender(counters: udpCounters) } catch {
-                udpCounters.add(.bindingOpenErrors)
-                logConnectionError("raw sockets for UDP failed: \(error)")
-                return finish(slot, .localError(error), now: now)
-            }
-            recordBuffer = .allocate(byteCount: 65536, alignment: 16)
-        }
+        if let error = prepareDatagramSender() { return finish(slot, .localError(error), now: now) }
         let remote = SocketAddress(destination.address, port: port)
         let cpe = connections[slot].peer.address
         let subscriber = settings.subscribers.subscriber(for: cpe)
@@ -77,39 +70,74 @@ extension RelayLoop {
         readRecords(slot, now: now)
     }
 
+    /// The raw sockets and read buffer of the loop's UDP bindings, made with the first one; the
+    /// error (counted and logged) when they cannot be opened.
+    func prepareDatagramSender() -> Errno? {
+        guard datagramSender == nil else { return nil }
+        do throws(Errno) { datagramSender = try DatagramSender(counters: udpCounters) } catch {
+            udpCounters.add(.bindingOpenErrors)
+            logConnectionError("raw sockets for UDP failed: \(error)")
+            return error
+        }
+        if recordBuffer.count == 0 { recordBuffer = .allocate(byteCount: 65536, alignment: 16) }
+        return nil
+    }
+
     /// Reads the stream and sends each whole record as a datagram (one `sendmmsg` per read), at
     /// most 16 reads per call (then the slot is read again after the next wait, so one busy
     /// binding cannot hold the loop). A short read drained the socket: the next edge wakes us.
     func readRecords(_ slot: Int, now: ContinuousClock.Instant) {
         guard let leg = connections[slot].datagrams, let sender = datagramSender else { return }
-        let socket = connections[slot].downstream
         let source = leg.key.external
         let destination = leg.key.remote
         let counters = udpCounters
         for _ in 0..<16 {
-            let received: Int?
-            do throws(Errno) { received = try socket.receive(into: recordBuffer) } catch {
-                return finish(slot, .downstreamFailed(error), now: now)
+            let read = readRecordBatch(slot, decoder: &leg.decoder, now: now, flush: sender.flush) { payload, bytes in
+                counters.add(.recordsReceived)
+                sender.send(payload, from: source, to: destination, decodedFrom: bytes)
             }
-            guard let received else { return }
-            if received == 0 { return finish(slot, .completed, now: now) }
-            connections[slot].lastActivity = now
-            let bytes = UnsafeRawBufferPointer(rebasing: recordBuffer[0..<received])
-            do throws(UDPFramingError) {
-                try leg.decoder.decode(bytes) { payload in
-                    counters.add(.recordsReceived)
-                    sender.send(payload, from: source, to: destination, decodedFrom: bytes)
-                }
-                sender.flush()
-            } catch {
-                sender.flush()
-                udpCounters.add(.framingErrors)
-                logConnectionError("UDP records from \(connections[slot].peer) out of step: \(error)")
-                return finish(slot, .refused, now: now)
-            }
-            if received < recordBuffer.count { return }
+            guard read == .filled else { return }
         }
         again.append(Int32(slot))
+    }
+
+    enum RecordBatch {
+        /// A short read: the socket is drained, the next edge wakes us.
+        case drained
+        /// The read filled the buffer: more may wait.
+        case filled
+        /// The stream ended or failed, or its records are out of step: the connection is finished.
+        case finished
+    }
+
+    /// One read of the downstream record stream (both roles' UDP legs): each whole record goes to
+    /// `send` with the read's bytes (a record gathered across reads lies in the decoder's buffer),
+    /// then `flush` sends them before the buffer is read into again.
+    func readRecordBatch(_ slot: Int, decoder: inout UDPFrameDecoder, now: ContinuousClock.Instant, flush: () -> Void,
+                         send: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) -> RecordBatch {
+        let received: Int?
+        do throws(Errno) { received = try connections[slot].downstream.receive(into: recordBuffer) } catch {
+            finish(slot, .downstreamFailed(error), now: now)
+            return .finished
+        }
+        guard let received else { return .drained }
+        if received == 0 {
+            finish(slot, .completed, now: now)
+            return .finished
+        }
+        connections[slot].lastActivity = now
+        let bytes = UnsafeRawBufferPointer(rebasing: recordBuffer[0..<received])
+        do throws(UDPFramingError) {
+            try decoder.decode(bytes) { payload in send(payload, bytes) }
+            flush()
+        } catch {
+            flush()
+            udpCounters.add(.framingErrors)
+            logConnectionError("UDP records from \(connections[slot].peer) out of step: \(error)")
+            finish(slot, .refused, now: now)
+            return .finished
+        }
+        return received < recordBuffer.count ? .drained : .filled
     }
 
     /// The socket can take more: send the binding's backlog. The error when writing failed.

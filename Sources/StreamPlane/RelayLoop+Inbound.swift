@@ -41,7 +41,10 @@ extension RelayLoop {
     /// forwarded to, from the Internet host's address and port, so the LAN host sees who connects
     /// (the LAN host's replies reach this socket through cpe-net.sh's socket rule).
     func connectLANHost(_ slot: Int, block: PlainModeBlock, settings: CPESettings, now: ContinuousClock.Instant) {
-        // The inbound policy enables TCP only and requires both options.
+        // The inbound policy enables TCP and UDP and requires both options.
+        if let inbound = settings.inbound, block.destination?.protocolNumber == IPProtocolNumber.udp {
+            return startLANDatagrams(slot, block: block, inbound: inbound, now: now)
+        }
         guard let forwards = settings.inbound?.forwards, let destination = block.destination, let port = destination.port,
               let source = block.source, destination.protocolNumber == IPProtocolNumber.tcp
         else {

@@ -17,6 +17,10 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     /// Raw sockets and a read buffer for UDP bindings, made when the loop gets its first one.
     var datagramSender: DatagramSender?
     var recordBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    /// CPE: datagrams to LAN hosts of inbound UDP flows, made with the first one.
+    var lanSender: SegmentingDatagramSender?
+    /// Concentrator: the inbound UDP bindings the queue workers asked this loop to open (reused).
+    var inboundRequests: [UDPInboundRequest] = []
     let listeners: [Socket]
     /// Listeners from this index on are inbound ones (`--inbound-listen`).
     let firstInboundListener: Int
@@ -64,6 +68,9 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             try epoll.add(listener.rawValue, events: [.readable, .exclusive], token: Token.listener(listenerIndex))
         }
         try epoll.add(wake.rawValue, events: [.readable], token: Token.wake)
+        if case .concentrator(let settings) = role, let handOff = settings.udp?.inbound, index < handOff.loopCount {
+            try epoll.add(handOff.wake(forLoop: index).rawValue, events: [.readable], token: Token.inboundUDP)
+        }
     }
 
     // MARK: tokens
@@ -73,6 +80,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     enum Token {
         static let listenerFlag: UInt64 = 1 << 63
         static let wake: UInt64 = 1 << 62
+        /// The inbound UDP hand-off's eventfd of this loop.
+        static let inboundUDP: UInt64 = 1 << 61
         static func listener(_ index: Int) -> UInt64 { listenerFlag | UInt64(index) }
         static func connection(slot: Int, generation: UInt32, upstream: Bool) -> UInt64 {
             UInt64(generation) << 32 | UInt64(slot) << 1 | (upstream ? 1 : 0)
@@ -97,6 +106,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                     acceptConnections(from: listeners[listener], inbound: listener >= firstInboundListener, now: now)
                 } else if token == Token.wake {
                     wake.drain()
+                } else if token == Token.inboundUDP {
+                    openInboundBindings(now: now)
                 } else {
                     dispatch(token: token, ready: ready, now: now)
                 }
@@ -108,6 +119,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                     switch connections[Int(slot)].phase {
                     case .relaying: pump(Int(slot), now: now)
                     case .datagrams: readRecords(Int(slot), now: now)
+                    case .lanDatagrams: relayLANDatagrams(Int(slot), now: now)
                     default: continue
                     }
                 }
@@ -154,12 +166,17 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             pump(slot, now: now)
         case .datagrams:
             if isUpstream { return }
+            if connections[slot].datagrams?.connecting == true {
+                guard inboundBindingConnected(slot, ready: ready, now: now) else { return }
+            }
             if ready.contains(.writable), let error = flushRecords(slot) {
                 return finish(slot, .downstreamFailed(error), now: now)
             }
             if ready.contains(.readable) || ready.contains(.readHangUp) || ready.contains(.hangUp) || ready.contains(.error) {
                 readRecords(slot, now: now)
             }
+        case .lanDatagrams:
+            relayLANDatagrams(slot, now: now, writable: !isUpstream && ready.contains(.writable))
         }
     }
 
@@ -290,7 +307,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         }
     }
 
-    private func allocateSlot(now: ContinuousClock.Instant) -> Int {
+    func allocateSlot(now: ContinuousClock.Instant) -> Int {
         if let slot = freeSlots.popLast() {
             connections[Int(slot)].lastActivity = now
             return Int(slot)
@@ -403,6 +420,10 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
         }
         // Out of the shared table before the socket closes: no queue worker may write to it after.
         if let leg = connection.datagrams { closeDatagramLeg(leg) }
+        if connection.lanDatagrams != nil {
+            udpCounters.add(.bindingsClosed)
+            udpCounters.add(.bindingsOpen, -1)
+        }
         switch ending {
         case .completed:
             counters.add(.closedNormally)
@@ -473,6 +494,13 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             case .relaying where now - connections[slot].lastActivity >= .milliseconds(500)
                 && connections[slot].nudgedAtActivity != connections[slot].lastActivity:
                 kickStalledMultipathSend(slot)
+            case .datagrams where connections[slot].datagrams?.connecting == true && now >= connections[slot].deadline:
+                counters.add(.inboundConnectFailed)
+                counters.add(.upstreamTimeouts)
+                finish(slot, .refused, now: now)
+            case .lanDatagrams where now - connections[slot].lastActivity >= tuning.idleTimeout:
+                counters.add(.idleTimeouts)
+                finish(slot, .idle, now: now)
             case .datagrams where datagramLegIsIdle(slot, now: now):
                 udpCounters.add(.bindingIdleTimeouts)
                 finish(slot, .idle, now: now)

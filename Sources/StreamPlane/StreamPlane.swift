@@ -76,9 +76,14 @@ public struct ConcentratorUDPSettings: Sendable {
     /// Endpoint-independent mappings of pooled bindings whose PM block names the LAN endpoint
     /// (RFC 4787 REQ-1); nil, or a block without a source port: a port per binding.
     public var mappings: EndpointMappingTable?
+    /// Inbound bindings the queue workers ask the loops to open (a PCP-mapped port, a new remote
+    /// under `--udp-filtering endpoint`); nil: none are opened.
+    public var inbound: InboundUDPHandOff?
 
     public init(channels: UDPChannelTable, idleTimeout: Duration = .seconds(300),
-                connectionTuning: UDPConnectionTuning = UDPConnectionTuning(), mappings: EndpointMappingTable? = nil) {
+                connectionTuning: UDPConnectionTuning = UDPConnectionTuning(), mappings: EndpointMappingTable? = nil,
+                inbound: InboundUDPHandOff? = nil) {
+        self.inbound = inbound
         self.channels = channels
         self.idleTimeout = idleTimeout
         self.connectionTuning = connectionTuning

@@ -10,7 +10,8 @@ public import SystemPackage
 /// same buffer and sent by one `flush()`: one segment train instead of one send per datagram.
 /// Not thread-safe: the owner serialises use.
 public struct RecordWriter: Sendable {
-    public let socket: Socket
+    /// Invalid (-1) while a pending inbound binding waits for its connection (`attach`).
+    public private(set) var socket: Socket
     /// Most bytes the backlog may hold (a tail plus whole records).
     public let backlogLimit: Int
     /// True until the connection is up: records wait in the backlog (the CPE's first datagrams).
@@ -78,6 +79,19 @@ public struct RecordWriter: Sendable {
     /// Adds bytes the stream already owes (what the SYN could not carry) ahead of any record.
     public mutating func owe(_ bytes: ArraySlice<UInt8>) {
         backlog.append(contentsOf: bytes)
+    }
+
+    /// Gives a pending writer (made with `isConnecting` and an invalid socket, its records staged
+    /// meanwhile) its connection: `open` sends `leading` (the PM block) and the staged records,
+    /// in that order, as SYN data and says how many bytes it took; the rest waits in the backlog
+    /// until the connection is up (`isConnecting = false`, then `flush`).
+    public mutating func attach(_ socket: Socket, leading: [UInt8], open: ([UInt8]) throws(Errno) -> Int) throws(Errno) {
+        var opening = leading
+        opening.append(contentsOf: backlog[backlogSent...])
+        let sent = try open(opening)
+        self.socket = socket
+        backlog = Array(opening[min(sent, opening.count)...])
+        backlogSent = 0
     }
 
     /// Sends what the backlog holds; `.written` once it is empty (or was).

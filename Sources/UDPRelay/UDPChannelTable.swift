@@ -42,7 +42,7 @@ public final class UDPChannelTable: Sendable {
 
     public let filtering: UDPFiltering
     public let backlogLimit: Int
-    private let shards: Shards<ShardState>
+    let shards: Shards<ShardState>
 
     public init(filtering: UDPFiltering, backlogLimit: Int, shardCount: Int = 64) {
         precondition(Shards<ShardState>.isValid(count: shardCount))
@@ -158,14 +158,13 @@ public struct UDPReturnRoute: Hashable, Sendable {
     }
 }
 
-/// Carries a datagram from a remote that no binding names to the LAN host, on an inbound MPTCP
-/// connection to the CPE whose PM block names that remote as the source (draft 5.1.2), so the
-/// host sees the true sender. Asked by the queue workers under `--udp-filtering endpoint`; none
-/// is plugged in yet (the inbound path is issue 16's), so such datagrams are dropped and counted.
+/// Carries a datagram no binding takes yet to the LAN host, on an inbound MPTCP connection to the
+/// CPE whose PM block names the remote as the source (draft 5.1.1, 5.1.2), so the host sees the
+/// true sender. Asked by the queue workers for a datagram to a PCP-mapped pool port, and under
+/// `--udp-filtering endpoint` for a new remote of an endpoint-independent mapping
+/// (`InboundUDPHandOff`).
 public protocol UDPInboundOpener: Sendable {
-    /// Takes the datagram (`payload` is valid only during the call: copy it) from `remote` to
-    /// `external`, bound for `route`; false when it cannot (then it is dropped and counted).
-    /// Runs on a queue worker: must not block.
-    func open(_ payload: UnsafeRawBufferPointer, from remote: Endpoint, to external: Endpoint, route: UDPReturnRoute,
-              now: ContinuousClock.Instant) -> Bool
+    /// Takes the datagram (`payload` is valid only during the call: copy it) for `request`; false
+    /// when it cannot (then it is dropped and counted). Runs on a queue worker: must not block.
+    func open(_ payload: UnsafeRawBufferPointer, _ request: UDPInboundRequest, now: ContinuousClock.Instant) -> Bool
 }

@@ -18,8 +18,8 @@ public enum UDPCounter: Int, CounterName {
     // Queued datagrams not carried.
     case noBinding, filteredRemote, notBondable, oversizedUnbonded, malformed, passedThrough
     /// `--udp-filtering endpoint` admitted a remote no binding names, and no inbound connection
-    /// could carry it with its own source (none can yet): dropped rather than delivered as if
-    /// it came from another remote.
+    /// could carry it with its own source (no inbound path, or its hand-off refused): dropped
+    /// rather than delivered as if it came from another remote.
     case newRemoteNoInbound
     // Bindings (concentrator) and flows (CPE).
     case bindingsOpened, bindingsClosed, bindingsOpen, bindingIdleTimeouts, bindingOpenErrors, noConcentratorForFamily
@@ -40,6 +40,13 @@ public enum UDPCounter: Int, CounterName {
     case mappingConflictFallbacks
     /// Mappings in force (a level).
     case mappingsOpen
+    // Inbound UDP (draft 5.1.1, 5.1.2): a datagram no binding takes, to a PCP-mapped pool port or
+    // (`--udp-filtering endpoint`) from a new remote of a mapping, opens a connection to the CPE.
+    /// Queue workers: datagrams that started an inbound binding; those that could not (the relay
+    /// loops' request queue full), dropped.
+    case inboundOpens, inboundOpenRefused
+    /// Relay loops: inbound bindings whose connection to the CPE was opened.
+    case inboundBindingsOpened
 
     public var name: String {
         switch self {
@@ -75,6 +82,9 @@ public enum UDPCounter: Int, CounterName {
         case .mappingsReused: "udp_mappings_reused"
         case .mappingConflictFallbacks: "udp_mapping_conflict_fallbacks"
         case .mappingsOpen: "udp_mappings_open"
+        case .inboundOpens: "udp_inbound_opens"
+        case .inboundOpenRefused: "udp_inbound_open_refused"
+        case .inboundBindingsOpened: "udp_inbound_bindings_opened"
         }
     }
 

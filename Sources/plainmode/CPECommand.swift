@@ -1,4 +1,7 @@
 import ArgumentParser
+import PacketPlane
+import Counters
+import UDPRelay
 import BindingState
 import ControlSocket
 import Logging
@@ -27,7 +30,11 @@ struct CPECommand: ParsableCommand {
             Inbound (--inbound-listen, off by default): the concentrator opens an MPTCP \
             connection to the CPE when an Internet host reaches a pool port mapped to it; the CPE \
             reads the Internet host and the port from the PM block and connects to the LAN host \
-            the port is forwarded to (--forward) from the Internet host's own address.
+            the port is forwarded to (--forward) from the Internet host's own address. Inbound \
+            UDP the same way (protocol 17, records): a UDP socket bound to the Internet host's \
+            address and port, connected to the LAN host (a udp forward, or the LAN endpoint of a \
+            live UDP flow when the concentrator filters endpoint-independently); cpe-net.sh \
+            --inbound-port delivers the LAN host's replies to it (--inbound-udp-mark).
             Exit status: 0 stopped by SIGINT/SIGTERM, 78 refused to start, 64 bad usage.
             """
     )
@@ -76,7 +83,8 @@ struct CPECommand: ParsableCommand {
         let v4 = try concentrator.map { try parseSocketAddresses([$0], flag: "--concentrator")[0] }
         let v6 = try concentrator6.map { try parseSocketAddresses([$0], flag: "--concentrator6")[0] }
         let listen = try parseSocketAddresses(listenAddresses, flag: "--listen")
-        let (inboundListen, inboundSettings) = try inbound.settings(concentrators: [v4, v6].compactMap { $0 }, subtype: subtype)
+        let (inboundListen, inboundSettings) = try inboundParts(concentrators: [v4, v6].compactMap { $0 })
+        let lanEndpoints = inboundSettings?.liveUDPEndpoints
         try StartupChecks.requireNetAdmin(role: "CPE")
         try StartupChecks.requireFastOpen(bit: 0x1, role: "CPE")
         if !inboundListen.isEmpty { try StartupChecks.requireFastOpen(bit: 0x2, role: "CPE with --inbound-listen") }
@@ -90,7 +98,8 @@ struct CPECommand: ParsableCommand {
                                    blockInSYN: synData)
         settings.inbound = inboundSettings
         let datagrams = try udp.startService(concentratorIPv4: v4, concentratorIPv6: v6, sourceIPv4: source != .never,
-                                             sourceIPv6: source != .never, subtype: subtype, logger: logger)
+                                             sourceIPv6: source != .never, subtype: subtype, lanEndpoints: lanEndpoints,
+                                             logger: logger)
         defer { datagrams?.stop() }
         let pcp = try startPCP(concentrator: v4 ?? v6, forwards: inboundSettings?.forwards, logger: logger)
         defer { pcp?.stop() }
@@ -103,14 +112,14 @@ struct CPECommand: ParsableCommand {
                   banner: "CPE listening on \(listen.map(\.description).joined(separator: ", ")); concentrator \(v4?.description ?? "-") \(v6?.description ?? "-")"
                       + Self.inboundBanner(inboundListen, inboundSettings),
                   metrics: { plane in
-                      DaemonMetrics.snapshot(totals: plane.counterTotals() + (datagrams?.counterTotals() ?? []) + (pcp?.counterTotals() ?? []),
+                      DaemonMetrics.snapshot(totals: Self.statTotals(plane, datagrams, pcp),
                                              netstat: KernelCounters.readGroups())
                   }) { plane, request in
             let parts = request.split(separator: " ")
             let json = parts.count > 1 && parts[1] == "json"
             switch parts.first {
             case "stats":
-                return renderStats(plane.counterTotals() + (datagrams?.counterTotals() ?? []) + (pcp?.counterTotals() ?? []), json: json)
+                return renderStats(Self.statTotals(plane, datagrams, pcp), json: json)
             case "bindings": return json ? "{\"bindings\":[],\"leases\":[]}\n" : "the CPE keeps no bindings\n"
             case "mappings": return Self.renderForwards(inboundSettings?.forwards.forwards ?? [], json: json)
             default: return "unknown request \(request.jsonQuoted); try stats, bindings or mappings\n"
@@ -119,6 +128,26 @@ struct CPECommand: ParsableCommand {
     }
 
     /// The CPE's PCP side (`CPEPCPService`) when --forward or --pcp-listen need it: grants go into
+    /// Every `ctl stats` line and metric: the relay loops' (their UDP counters are the inbound UDP
+    /// flows', named inbound_udp_*), the queue workers' (bonded LAN UDP) and the PCP client's.
+    private static func statTotals(_ plane: StreamPlaneService, _ datagrams: CPEDatagramService?, _ pcp: CPEPCPService?) -> [StatTotal] {
+        let inboundUDP = plane.udpCounterTotals().map { total in
+            var total = total
+            total.name = "inbound_" + total.name
+            return total
+        }
+        return plane.counterTotals() + inboundUDP + (datagrams?.counterTotals() ?? []) + (pcp?.counterTotals() ?? [])
+    }
+
+    /// The inbound listeners and settings; new remotes of the concentrator's endpoint-independent
+    /// mappings reach the LAN endpoints of live UDP flows (kept by the queue workers).
+    private func inboundParts(concentrators: [SocketAddress]) throws -> (listen: [SocketAddress], settings: CPEInboundSettings?) {
+        var (listen, settings) = try inbound.settings(concentrators: concentrators, subtype: subtype)
+        if udp.udp { settings?.liveUDPEndpoints = UDPLANEndpoints() }
+        settings?.udpBacklog = udp.udpFlows.udpBacklog
+        return (listen, settings)
+    }
+
     /// `forwards`, the inbound connections' table.
     private func startPCP(concentrator: SocketAddress?, forwards: PortForwardTable?, logger: Logger) throws -> CPEPCPService? {
         guard inbound.usesPCP, let forwards else { return nil }

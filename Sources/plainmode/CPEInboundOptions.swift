@@ -17,7 +17,7 @@ struct CPEInboundOptions: ParsableArguments {
     var allow: [String] = []
 
     @Option(name: .customLong("forward"),
-            help: ArgumentHelp("A static forward, EXTPORT/PROTO=HOST:PORT or FIRST-LAST/PROTO=HOST:PORT (repeatable), e.g. 8080/tcp=192.0.2.2:80: an inbound connection to external port EXTPORT goes to HOST:PORT (a range to HOST:PORT+i), which sees the Internet host's own address and port. The external port must be one the concentrator maps to this CPE. TCP only for now. Needs --inbound-listen.", valueName: "forward"))
+            help: ArgumentHelp("A static forward, EXTPORT/PROTO=HOST:PORT or FIRST-LAST/PROTO=HOST:PORT (repeatable), e.g. 8080/tcp=192.0.2.2:80: an inbound connection (tcp) or UDP flow (udp) to external port EXTPORT goes to HOST:PORT (a range to HOST:PORT+i), which sees the Internet host's own address and port. The external port must be one the concentrator maps to this CPE. UDP forwards need cpe-net.sh --inbound-port (its socket rule takes the LAN host's replies). Needs --inbound-listen.", valueName: "forward"))
     var forwards: [String] = []
 
     @Option(name: .customLong("pcp-server"),
@@ -33,6 +33,10 @@ struct CPEInboundOptions: ParsableArguments {
 
     @Option(name: .customLong("pcp-max-lan-mappings"), help: ArgumentHelp("LAN mappings the CPE proxies at most (each counts against the subscriber's --pcp-max-mappings at the concentrator).", valueName: "count"))
     var pcpMaximumLANMappings = 64
+
+    @Option(name: .customLong("inbound-udp-mark"),
+            help: ArgumentHelp("Firewall mark (SO_MARK) of the UDP sockets that deliver inbound UDP flows to LAN hosts; must match cpe-net.sh --inbound-udp-mark, whose socket rule delivers the LAN host's replies to the socket carrying it (outbound flows' sockets carry none: their LAN datagrams stay with the queues). A bit the routing mark (cpe-net.sh --mark) does not use.", valueName: "mark"))
+    var inboundUDPMark = "0x4000"
 
     @Flag(name: .customLong("no-pcp"),
           help: "Use each --forward as given, without asking the concentrator: EXTPORT must be mapped to this CPE some other way.")
@@ -53,6 +57,13 @@ struct CPEInboundOptions: ParsableArguments {
         _ = try parseSocketAddresses(listen, flag: "--inbound-listen")
         _ = try allowedPrefixes(concentrators: [])
         _ = try forwardTable()
+        _ = try parsedInboundUDPMark()
+    }
+
+    func parsedInboundUDPMark() throws -> UInt32 {
+        let value = inboundUDPMark.hasPrefix("0x") ? UInt32(inboundUDPMark.dropFirst(2), radix: 16) : UInt32(inboundUDPMark)
+        guard let value, value != 0 else { throw ValidationError("--inbound-udp-mark \(inboundUDPMark): expected a non-zero number such as 0x4000") }
+        return value
     }
 
     func allowedPrefixes(concentrators: [SocketAddress]) throws -> [IPPrefix] {
@@ -70,9 +81,6 @@ struct CPEInboundOptions: ParsableArguments {
         return try forwards.map { text in
             let forward: PortForward
             do { forward = try PortForward(parsing: text) } catch { throw ValidationError("--forward \(text): \(error)") }
-            guard forward.transport == .tcp else {
-                throw ValidationError("--forward \(text): inbound UDP is not relayed yet; forward TCP ports only")
-            }
             do { try table.add(forward) } catch { throw ValidationError("--forward \(text): \(error)") }
             return forward
         }
@@ -93,9 +101,9 @@ struct CPEInboundOptions: ParsableArguments {
     /// The listeners and the inbound settings; nil settings without --inbound-listen.
     func settings(concentrators: [SocketAddress], subtype: UInt8) throws -> (listen: [SocketAddress], settings: CPEInboundSettings?) {
         guard !listen.isEmpty else { return ([], nil) }
-        let settings = CPEInboundSettings(policy: .inbound(subtype: subtype),
+        let settings = CPEInboundSettings(policy: .inbound(subtype: subtype, enabledProtocols: [IPProtocolNumber.tcp, IPProtocolNumber.udp]),
                                           allowedSources: try allowedPrefixes(concentrators: concentrators),
-                                          forwards: try forwardTable())
+                                          forwards: try forwardTable(), udpSocketMark: try parsedInboundUDPMark())
         return (try parseSocketAddresses(listen, flag: "--inbound-listen"), settings)
     }
 }

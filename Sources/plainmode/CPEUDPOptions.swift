@@ -1,4 +1,5 @@
 import ArgumentParser
+import UDPRelay
 import Logging
 import NetfilterQueue
 import PacketPlane
@@ -56,14 +57,16 @@ struct CPEUDPOptions: ParsableArguments {
 
     /// Binds the queues and starts the workers; nil with --no-udp.
     func startService(concentratorIPv4: SocketAddress?, concentratorIPv6: SocketAddress?, sourceIPv4: Bool,
-                      sourceIPv6: Bool, subtype: UInt8, logger: Logger) throws -> CPEDatagramService? {
+                      sourceIPv6: Bool, subtype: UInt8, lanEndpoints: UDPLANEndpoints? = nil,
+                      logger: Logger) throws -> CPEDatagramService? {
         guard udp else { return nil }
-        let settings = CPEUDPSettings(
+        var settings = CPEUDPSettings(
             concentratorIPv4: concentratorIPv4, concentratorIPv6: concentratorIPv6, includeSourceIPv4: sourceIPv4,
             includeSourceIPv6: sourceIPv6, subtype: subtype, destinations: try destinationPrefixes(),
             ports: try portRanges(), pathMTU: udpPathMtu, synData: udpSynData,
             idleTimeout: udpFlows.idleTimeout, backlogLimit: udpFlows.udpBacklog,
             connectionTuning: udpFlows.connectionTuning, segmentation: udpSegmentation)
+        settings.lanEndpoints = lanEndpoints
         var template = queueOptions.template()
         // A UDP GSO super-packet (a LAN sender's UDP_SEGMENT) holds several datagrams and NFQUEUE
         // does not say where they split: the kernel segments before queueing.

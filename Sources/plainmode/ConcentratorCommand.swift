@@ -8,6 +8,7 @@ import PlainMode
 import PortSets
 import StreamPlane
 import SystemPackage
+import UDPRelay
 import Syscalls
 import WireFormat
 
@@ -219,13 +220,22 @@ struct ConcentratorCommand: ParsableCommand {
                 throw StartupRefusal("UDP needs a raw IPv4 socket (CAP_NET_RAW): \(error); run as root or pass --no-udp")
             }
         }
+        // Datagrams no binding takes, to a PCP-mapped port or from a new remote under endpoint
+        // filtering, are handed from the queue workers to the relay loops, which connect to the CPE.
+        var inboundUDP: InboundUDPHandOff?
+        if let udpChannels {
+            do throws(Errno) { inboundUDP = try InboundUDPHandOff(channels: udpChannels, loops: daemon.loopCount) } catch {
+                throw StartupRefusal("inbound UDP: \(error)")
+            }
+        }
         let packetPlane = try packets.startService(policy: policy, destinations: destinations, udpChannels: udpChannels, pool: prefixes,
-                                                   shards: shards, logger: logger)
+                                                   shards: shards, inboundUDP: inboundUDP, mappings: mappings?.table, logger: logger)
         defer { packetPlane?.stop() }
         let udp = udpChannels.map {
             ConcentratorUDPSettings(channels: $0, idleTimeout: packets.udpFlows.idleTimeout,
                                     connectionTuning: packets.udpFlows.connectionTuning,
-                                    mappings: allocator.map { EndpointMappingTable(allocator: $0, shardCount: shards) })
+                                    mappings: allocator.map { EndpointMappingTable(allocator: $0, shardCount: shards) },
+                                    inbound: inboundUDP)
         }
         var settings = ConcentratorSettings(policy: policy, allocator: allocator, bindings: bindings,
                                             preserveIPv4Source: preserveSource,

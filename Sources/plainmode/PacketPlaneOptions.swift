@@ -1,4 +1,5 @@
 import ArgumentParser
+import BindingState
 import Glibc
 import Logging
 import NetfilterQueue
@@ -44,7 +45,7 @@ struct PacketPlaneOptions: ParsableArguments {
           help: "Carry UDP (PM protocol 17): records become datagrams from the CPE's port set, and datagrams to the pool (queued by concentrator-net.sh --udp) go back as records.")
     var udp = true
 
-    @Option(help: "Which Internet datagrams a UDP binding takes (RFC 4787): address-and-port (only from the remote the CPE named) or endpoint (from anyone to the external endpoint; one from a remote that no flow of it names needs an inbound connection of its own to reach the LAN host with its real source, which this version does not open: it is dropped and counted, inbound_udp_dropped_new_remote_no_inbound).")
+    @Option(help: "Which Internet datagrams a UDP binding takes (RFC 4787): address-and-port (only from the remote the CPE named) or endpoint (from anyone to the external endpoint: a remote that no flow of it names gets an inbound connection of its own to the CPE, so the LAN host sees its real address and port; the CPE needs --inbound-listen on --cpe-inbound-port, else such datagrams are lost and counted).")
     var udpFiltering = UDPFiltering.addressAndPortDependent.rawValue
 
     @OptionGroup var udpFlows: UDPFlowOptions
@@ -87,7 +88,8 @@ struct PacketPlaneOptions: ParsableArguments {
 
     /// Binds the queues and starts their workers; nil with neither the gate nor UDP.
     func startService(policy: PlainModePolicy, destinations: DestinationFilter, udpChannels: UDPChannelTable?,
-                      pool: [IPPrefix], shards: Int, logger: Logger) throws -> PacketPlaneService? {
+                      pool: [IPPrefix], shards: Int, inboundUDP: InboundUDPHandOff? = nil,
+                      mappings: (any InboundMappingLookup)? = nil, logger: Logger) throws -> PacketPlaneService? {
         guard synGate || udpChannels != nil else { return nil }
         let settings = SynGateSettings(policy: policy, allowed: try allowedPrefixes() ?? [],
                                        newConnectionsPerSecond: maxNewConnectionsPerSecond,
@@ -103,7 +105,7 @@ struct PacketPlaneOptions: ParsableArguments {
         let service: PacketPlaneService
         do {
             service = try PacketPlaneService(gate: synGate ? SynGate(settings: settings, shards: shards) : nil,
-                                             inbound: udpChannels.map { InboundDatagrams(channels: $0, pool: pool) },
+                                             inbound: udpChannels.map { InboundDatagrams(channels: $0, pool: pool, opener: inboundUDP, mappings: mappings) },
                                              queues: queues, template: template, logger: logger)
         } catch {
             throw StartupRefusal("packet plane: \(error) (or run without it: --no-syn-gate --no-udp)")

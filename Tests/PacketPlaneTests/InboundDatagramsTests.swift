@@ -5,6 +5,7 @@ import PacketPlane
 import PlainMode
 import Syscalls
 import Synchronization
+import SystemPackage
 import Testing
 import UDPRelay
 import WireFormat
@@ -35,14 +36,22 @@ import WireFormat
     /// Records whatever it is offered; takes it when `accepts`.
     final class RecordingOpener: UDPInboundOpener {
         let accepts: Bool
-        let offers = Mutex<[(payload: [UInt8], remote: Endpoint, external: Endpoint, route: UDPReturnRoute)]>([])
+        let offers = Mutex<[(payload: [UInt8], request: UDPInboundRequest)]>([])
 
         init(accepts: Bool) { self.accepts = accepts }
 
-        func open(_ payload: UnsafeRawBufferPointer, from remote: Endpoint, to external: Endpoint, route: UDPReturnRoute,
-                  now: ContinuousClock.Instant) -> Bool {
-            offers.withLock { $0.append((Array(payload), remote, external, route)) }
+        func open(_ payload: UnsafeRawBufferPointer, _ request: UDPInboundRequest, now: ContinuousClock.Instant) -> Bool {
+            offers.withLock { $0.append((Array(payload), request)) }
             return accepts
+        }
+    }
+
+    /// One PCP mapping: `external` (UDP) to a LAN host behind CPE 198.51.100.2.
+    final class OneMapping: InboundMappingLookup {
+        func inboundRoute(_ transport: TransportProtocol, to external: Endpoint, from remote: Endpoint) -> InboundRoute? {
+            guard transport == .udp, external == InboundDatagramsTests.external else { return nil }
+            return InboundRoute(subscriber: SubscriberID("198.51.100.2"), cpeAddress: IPAddress("198.51.100.2")!, external: external,
+                                internal: Endpoint(address: IPAddress("192.168.1.2")!, port: 9000))
         }
     }
 
@@ -83,11 +92,82 @@ import WireFormat
             #expect(verdict == "drop" && received == 0)
             let offers = opener.offers.withLock { $0 }
             #expect(offers.count == 1)
-            #expect(offers.first?.payload == Array("stranger".utf8) && offers.first?.remote == Self.stranger
-                    && offers.first?.external == Self.external && offers.first?.route == Self.route)
-            // Taken: the opener counts it; refused: dropped and counted here.
-            #expect(counters[.newRemoteNoInbound] == (accepts ? 0 : 1))
+            let request = offers.first?.request
+            #expect(offers.first?.payload == Array("stranger".utf8) && request?.key.remote == Self.stranger
+                    && request?.key.external == Self.external && request?.cpe == Self.route.cpe
+                    && request?.destination == Self.route.internal && request?.target == .endpointMapping)
+            // Taken: counted as an inbound open; refused: dropped and counted here.
+            #expect(counters[.newRemoteNoInbound] == (accepts ? 0 : 1) && counters[.inboundOpens] == (accepts ? 1 : 0))
         }
+    }
+
+    /// A datagram to a PCP-mapped pool port with no binding goes to the opener with the mapped
+    /// endpoint as the PM destination; one to an unmapped pool port is dropped and counted.
+    @Test func aMappedPortOpensAnInboundBindingAnUnmappedOneIsDropped() throws {
+        let opener = RecordingOpener(accepts: true)
+        let inbound = InboundDatagrams(channels: UDPChannelTable(filtering: .addressAndPortDependent, backlogLimit: 4096, shardCount: 1),
+                                       pool: [try IPPrefix("192.0.2.128/27")], opener: opener, mappings: OneMapping())
+        let counters = UDPCounters()
+        var burst = UDPBurst()
+        for port in [Self.external.port, Self.external.port + 1] {
+            let packet = Self.datagram(from: Self.remote, to: Endpoint(address: Self.external.address, port: port), payload: [1, 2, 3])
+            let verdict = try packet.withUnsafeBytes { bytes in
+                "\(inbound.handle(try ParsedPacket.parse(bytes), bytes: bytes, verifyChecksum: false, now: .now, burst: &burst, counters: counters))"
+            }
+            #expect(verdict == "drop")
+        }
+        let offers = opener.offers.withLock { $0 }
+        #expect(offers.count == 1 && offers.first?.payload == [1, 2, 3])
+        #expect(offers.first?.request == UDPInboundRequest(key: UDPChannelKey(external: Self.external, remote: Self.remote),
+                                                           cpe: IPAddress("198.51.100.2")!, destination: Self.external,
+                                                           target: .mapping(SubscriberID("198.51.100.2"))))
+        #expect(counters[.inboundOpens] == 1 && counters[.noBinding] == 1)
+    }
+
+    /// The hand-off loses and reorders nothing: the first datagram waits in a pending binding, the
+    /// next ones queue behind it while the loop has not connected, and the connection's SYN data is
+    /// the PM block followed by every record in arrival order; a full request queue refuses (and
+    /// leaves no pending binding behind).
+    @Test func theHandOffKeepsEveryDatagramInOrderUntilTheConnectionIsAttached() throws {
+        let table = UDPChannelTable(filtering: .addressAndPortDependent, backlogLimit: 4096, shardCount: 1)
+        let handOff = try InboundUDPHandOff(channels: table, loops: 1, queueLimit: 1)
+        let key = UDPChannelKey(external: Self.external, remote: Self.remote)
+        let request = UDPInboundRequest(key: key, cpe: IPAddress("198.51.100.2")!, destination: Self.external,
+                                        target: .mapping(SubscriberID("198.51.100.2")))
+        #expect([UInt8]([1, 2]).withUnsafeBytes { handOff.open($0, request, now: .now) })
+        var burst = UDPBurst()
+        let second = [UInt8]([3]).withUnsafeBytes { table.deliver($0, from: Self.remote, to: Self.external, now: .now, burst: &burst) }
+        #expect(second == .backlogged)
+        #expect(table.flush(&burst) == 0)  // nothing to send yet: the connection is not there
+        // A second flow while the loop's queue is full: refused, no binding left behind.
+        let other = UDPInboundRequest(key: UDPChannelKey(external: Self.external, remote: Self.stranger), cpe: request.cpe,
+                                      destination: Self.external, target: request.target)
+        #expect(![UInt8]([9]).withUnsafeBytes { handOff.open($0, other, now: .now) })
+        #expect(table.count == 1)
+        var taken: [UDPInboundRequest] = []
+        handOff.take(forLoop: 0, into: &taken)
+        #expect(taken == [request])
+
+        var fds: [Int32] = [0, 0]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        let writer = Socket(rawValue: fds[0]), reader = Socket(rawValue: fds[1])
+        defer { writer.close(); reader.close() }
+        var synData: [UInt8] = []
+        let attached = table.attach(key, socket: writer, leading: [0xAA, 0xBB]) { (opening) throws(Errno) -> Int in
+            synData = opening
+            return 3  // the "SYN" took the block and one byte
+        }
+        #expect(attached == .attached)
+        #expect(synData == [0xAA, 0xBB, 0, 2, 1, 2, 0, 1, 3])
+        let third = [UInt8]([4, 5]).withUnsafeBytes { table.deliver($0, from: Self.remote, to: Self.external, now: .now, burst: &burst) }
+        #expect(third == .backlogged)
+        #expect(table.connected(key) == nil)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = try buffer.withUnsafeMutableBytes { try reader.receive(into: $0) } ?? 0
+        #expect(Array(buffer[0..<count]) == [2, 1, 2, 0, 1, 3, 0, 2, 4, 5], "the rest follows the SYN's bytes, in order")
+        table.remove(key)
+        #expect(table.attach(key, socket: writer, leading: []) { (_) throws(Errno) -> Int in 0 } == .gone)
     }
 
     /// The block a CPE opens a UDP flow with (source option: the LAN endpoint, IPv4 too) passes
