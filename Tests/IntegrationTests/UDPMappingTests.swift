@@ -12,8 +12,8 @@ import Testing
     static let stranger = "203.0.113.4:3478"
 
     /// Bonded UDP in both roles, two more server addresses and the reflector on the first two.
-    static func start(_ bed: Testbed, concentrator: [String] = [], cpe: [String] = []) throws {
-        try UDPTests.startBondedUDP(bed, concentrator: concentrator, cpe: cpe)
+    static func start(_ bed: Testbed, concentrator: [String] = [], cpe: [String] = [], cpeNet: [String] = []) throws {
+        try UDPTests.startBondedUDP(bed, concentrator: concentrator, cpe: cpe, cpeNet: cpeNet)
         for address in ["203.0.113.3/24", "203.0.113.4/24"] {
             let added = try bed.run(bed.srv, ["ip", "address", "add", address, "dev", "up0"])
             try #require(added.status == 0, "\(address): \(added.output)")
@@ -34,11 +34,11 @@ import Testing
     }
 
     /// LAN socket 0 asks both remotes, socket 1 the first one.
-    static func probe(_ bed: Testbed, linger: Double, name: String = "probe") throws -> Probe {
+    static func probe(_ bed: Testbed, linger: Double, name: String = "probe", answerStrays: Bool = false) throws -> Probe {
         let process = try bed.spawn(name, in: bed.lan, [
             "python3", "\(Testbed.tools)/udp_mapping.py", "probe", "--socket", lanSockets[0], "--socket", lanSockets[1],
             "--ask", "0=\(remotes[0])", "--ask", "0=\(remotes[1])", "--ask", "1=\(remotes[0])", "--linger", "\(linger)",
-        ])
+        ] + (answerStrays ? ["--answer-strays"] : []))
         var seen: [[String: Any]]?
         _ = bed.waitFor(30) {
             seen = Self.jsonLines(bed.log(name)).compactMap { $0["seen"] as? [[String: Any]] }.first
@@ -54,17 +54,29 @@ import Testing
         return Probe(external: external, process: process)
     }
 
-    /// Three datagrams from the stranger to `external` (the mapping of LAN socket 0).
-    static func sendFromStranger(_ bed: Testbed, to external: String) throws {
+    /// Three datagrams from the stranger to `external` (the mapping of LAN socket 0); the sources
+    /// of the replies it got within `awaitReplies` seconds (each "reply ..." from the LAN socket).
+    @discardableResult
+    static func sendFromStranger(_ bed: Testbed, to external: String, awaitReplies: Double = 0) throws -> [String] {
         let target = external.split(separator: ":")
         let from = stranger.split(separator: ":")
         let send = try bed.run(bed.srv, ["python3", "-c", """
-            import socket
+            import socket, time
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.bind(("\(from[0])", \(from[1])))
             for i in range(3): s.sendto(b"stranger", ("\(target[0])", \(target[1])))
-            """], timeout: 10)
+            end = time.monotonic() + \(awaitReplies)
+            replies = 0
+            while replies < 3 and time.monotonic() < end:
+                s.settimeout(max(0.01, end - time.monotonic()))
+                try: data, source = s.recvfrom(2048)
+                except socket.timeout: break
+                if data.startswith(b"reply "):
+                    replies += 1
+                    print("reply-from %s:%d" % source, flush=True)
+            """], timeout: 10 + awaitReplies)
         try #require(send.status == 0, "\(send.output)")
+        return send.output.split(separator: "\n").filter { $0.hasPrefix("reply-from ") }.map { String($0.dropFirst(11)) }
     }
 
     /// The datagrams the LAN sockets got besides their answers, once the probe has ended.
@@ -122,24 +134,35 @@ import Testing
         }
     }
 
-    /// `--udp-filtering endpoint`: a third remote may send to the shared external endpoint, but no
-    /// binding carries its datagrams with its own source (records have none, and the inbound
-    /// connection that would is not there yet), so they are dropped and counted, never handed to
-    /// the LAN socket as if one of its two remotes had sent them.
-    @Test func underEndpointFilteringANewRemoteIsNeverDeliveredWithAnotherRemotesSource() async throws {
+    /// `--udp-filtering endpoint`: a third remote may send to the shared external endpoint. Records
+    /// carry no source, so its datagrams travel on an inbound connection of their own (draft 5.1.2)
+    /// whose PM block names it and the LAN endpoint: the LAN socket gets them from the stranger's own
+    /// address and port, in order, never as if one of its two remotes had sent them, and its replies
+    /// reach the stranger from the same external endpoint the other remotes see.
+    @Test func underEndpointFilteringANewRemoteReachesTheLANSocketWithItsOwnSource() async throws {
         try await Testbed.with("udpeimef") { bed in
-            try Self.start(bed, concentrator: ["--udp-filtering", "endpoint"])
+            let inbound = ["--inbound-listen", "198.51.100.2:\(Testbed.cpeInboundPort)",
+                           "--inbound-listen", "198.51.100.6:\(Testbed.cpeInboundPort)"]
+            try Self.start(bed, concentrator: ["--udp-filtering", "endpoint"], cpe: inbound,
+                           cpeNet: ["--inbound-port", "\(Testbed.cpeInboundPort)"])
             let before = try bed.stats()
-            let probe = try Self.probe(bed, linger: 4)
+            let cpeBefore = try bed.stats(concentrator: false)
+            let probe = try Self.probe(bed, linger: 6, answerStrays: true)
             let first = probe.external(0, Self.remotes[0])
             #expect(Self.inPool(first) && first == probe.external(0, Self.remotes[1]), "\(probe.external)")
-            try Self.sendFromStranger(bed, to: try #require(first))
-            let dropped = try bed.waitFor(5) { UDPTests.moved(before, try bed.stats(), "inbound_udp_dropped_new_remote_no_inbound") == 3 }
+            let external = try #require(first)
+            let replies = try Self.sendFromStranger(bed, to: external, awaitReplies: 5)
+            #expect(replies == [external, external, external], "the stranger's replies came from \(replies), not \(external)")
             let stats = try bed.stats()
-            #expect(dropped, "\(stats)")
+            #expect(UDPTests.moved(before, stats, "inbound_udp_inbound_opens") == 1, "\(stats)")
+            #expect(UDPTests.moved(before, stats, "udp_inbound_bindings_opened") == 1, "\(stats)")
+            #expect(UDPTests.moved(before, stats, "inbound_udp_dropped_new_remote_no_inbound") == 0, "\(stats)")
             #expect(UDPTests.moved(before, stats, "inbound_udp_dropped_filtered_remote") == 0, "\(stats)")
+            #expect(UDPTests.moved(cpeBefore, try bed.stats(concentrator: false), "inbound_connected") == 1)
             let strays = try Self.strays(bed, probe)
-            #expect(strays.isEmpty, "the LAN got datagrams with a source that did not send them: \(strays)")
+            let fromStranger = strays.filter { $0["from"] as? String == Self.stranger }
+            #expect(fromStranger.count == 3 && strays.count == 3, "the LAN got \(strays)")
+            #expect(fromStranger.allSatisfy { $0["socket"] as? Int == 0 && $0["payload"] as? String == "stranger" }, "\(strays)")
         }
     }
 

@@ -4,7 +4,7 @@ Python 3 standard library only, IPv4.
 
   udp_mapping.py reflect --listen ADDR:PORT [--listen ...] [--duration S]
   udp_mapping.py probe --socket ADDR:PORT [--socket ...] --ask I=ADDR:PORT [--ask ...]
-                       [--timeout S] [--tries N] [--linger S]
+                       [--timeout S] [--tries N] [--linger S] [--answer-strays]
 
 reflect: every datagram "probe NONCE" received on a --listen socket is answered from that socket
 with "seen IP:PORT NONCE", IP:PORT being the datagram's source as this host sees it (what a STUN
@@ -19,6 +19,8 @@ one JSON line and flushes:
 Then reads every socket for --linger seconds (default 0) and prints a second JSON line listing
 whatever else arrived (late answers included), with its source as the socket saw it:
   {"stray": [{"socket": I, "from": "IP:PORT", "payload": "text"}, ...]}
+With --answer-strays each datagram read during the linger is answered from its socket with
+"reply " + its payload, to its source (the remote then sees where the LAN socket's replies come from).
 Every wait is bounded; the run takes at most tries x timeout per ask plus the linger.
 
 Exit status: 0 when every ask was answered, 1 otherwise, 2 on a usage or socket setup error.
@@ -126,6 +128,8 @@ def probe(arguments):
     print(json.dumps({"seen": seen}), flush=True)
     for r, data, source in received(sockets, arguments.linger):
         stray.append({"socket": sockets.index(r), "from": text_of(source), "payload": data.decode("utf-8", "replace")})
+        if arguments.answer_strays:
+            r.sendto(b"reply " + data, source)
     print(json.dumps({"stray": stray}), flush=True)
     return 0 if all(item["external"] for item in seen) else 1
 
@@ -142,6 +146,7 @@ def main():
     p.add_argument("--timeout", type=float, default=3)
     p.add_argument("--tries", type=int, default=3)
     p.add_argument("--linger", type=float, default=0)
+    p.add_argument("--answer-strays", action="store_true")
     arguments = parser.parse_args()
     if arguments.command == "reflect":
         reflect(arguments)
