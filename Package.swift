@@ -177,7 +177,7 @@ let package = Package(
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
         .testTarget(name: "PacketPlaneTests", dependencies: ["PacketPlane", "PlainMode", "WireFormat", "TestSupport", "UDPRelay",
-                                                            "BindingState", "Counters", "Syscalls"]),
+                                                            "BindingState", "Counters", "Syscalls", .product(name: "SystemPackage", package: "swift-system")]),
         // Real NFQUEUE in a network namespace the test makes; needs root.
         .target(name: "NamespaceSupport", dependencies: ["Syscalls"], path: "Tests/NamespaceSupport"),
         .testTarget(name: "UDPRelayTests", dependencies: ["UDPRelay", "Syscalls", "PlainMode", "WireFormat", "BindingState", "Counters",
