@@ -154,21 +154,22 @@ import WireFormat
         }
     }
 
-    /// The whole path through the daemons, as an operator runs it: the CPE asks the concentrator's
-    /// PCP server for its --forward (the granted port, not the one suggested, is forwarded), and a
-    /// LAN host maps its own port through the CPE's PCP proxy with a client written from the RFCs;
-    /// an Internet host exchanges 10 MB with the LAN host through each mapped pool address and port
-    /// on the delayed links, the LAN host seeing the Internet host's address. After the
+    /// The whole path through the daemons, as an operator runs it (the acceptance): a LAN
+    /// host maps a TCP and a UDP port through the CPE's PCP proxy with a client written from the
+    /// RFCs, and the CPE asks for its own --forward; an Internet host exchanges 10 MB with the LAN
+    /// host through the mapped pool address and TCP port and 1000 datagrams are echoed through the
+    /// UDP one, on the delayed links, the LAN host seeing the Internet host's address. After the
     /// concentrator is killed and restarted, the stored mappings still reach the LAN host.
     @Test func endToEndThroughTheDaemons() async throws {
         try await Testbed.with("inbe2e", profile: "dsl-lte") { bed in
-            try bed.cpeNetForInbound()
-            try bed.concentratorNet(["--inbound", Self.inboundListen])
+            try InboundUDPTests.cpeNet(bed)
+            try bed.concentratorNet(["--inbound", Self.inboundListen, "--udp"])
             let arguments = ["--inbound-listen", Self.inboundListen, "--pcp-listen", "198.51.100.1", "--pcp-rate-limit", "100"]
             let first = try bed.startConcentrator(arguments)
             try bed.startCPE(Testbed.inboundCPEArguments(forwards: ["8080/tcp=192.0.2.2:8080"], pcp: true) + ["--pcp-listen", "192.0.2.1"])
             try bed.startLANServer(port: 8080, arguments: ["--mode", "echo"])
             try bed.startLANServer(port: 9090, arguments: ["--mode", "echo"])
+            try InboundUDPTests.startLANEcho(bed, port: 9000)
 
             // The static forward, granted over PCP: the CPE forwards the port the concentrator chose.
             var forwarded: [[String: Any]] = []
@@ -181,16 +182,22 @@ import WireFormat
             #expect(forwarded[0]["internal"] as? String == "192.0.2.2:8080", "\(forwarded)")
             let mappings = try #require(try Self.ctlMappings(bed, concentrator: true)["mappings"] as? [[String: Any]])
             let pool = try #require(mappings.first { $0["first_port"] as? Int == forwardPort }?["external_address"] as? String, "\(mappings)")
-            try Self.exchange(bed, address: pool, port: forwardPort, lanPort: 8080, bytes: Self.tenMegabytes)
+            try Self.exchange(bed, address: pool, port: forwardPort, lanPort: 8080, bytes: 1_000_000)
 
-            // A LAN host's own MAP through the CPE's PCP proxy.
-            let asked = try bed.run(bed.lan, ["python3", "\(Testbed.tools)/pcp_client.py", "map", "--server", "192.0.2.1", "--bind", "192.0.2.2",
-                                              "--protocol", "6", "--internal-port", "9090", "--lifetime", "600", "--wait", "5"], timeout: 20)
-            let answer = try #require(PCPServerTests.lines(asked.output, as: PCPServerTests.Answer.self).first, "\(asked.output)")
-            #expect(answer.result == 0 && answer.external_address == pool, "\(asked.output)")
-            let lanPort = try #require(answer.external_port)
-            try Self.exchange(bed, address: pool, port: lanPort, lanPort: 9090, bytes: 1_000_000)
-            #expect(try bed.stats()["inbound_connected"] == 2)
+            // The LAN host's own MAPs, TCP and UDP, through the CPE's PCP proxy.
+            func lanMap(_ protocolNumber: Int, _ internalPort: Int) throws -> Int {
+                let asked = try bed.run(bed.lan, ["python3", "\(Testbed.tools)/pcp_client.py", "map", "--server", "192.0.2.1", "--bind", "192.0.2.2",
+                                                  "--protocol", "\(protocolNumber)", "--internal-port", "\(internalPort)", "--lifetime", "600",
+                                                  "--wait", "5"], timeout: 20)
+                let answer = try #require(PCPServerTests.lines(asked.output, as: PCPServerTests.Answer.self).first, "\(asked.output)")
+                #expect(answer.result == 0 && answer.external_address == pool, "\(asked.output)")
+                return try #require(answer.external_port)
+            }
+            let tcpPort = try lanMap(6, 9090)
+            let udpPort = try lanMap(17, 9000)
+            try Self.exchange(bed, address: pool, port: tcpPort, lanPort: 9090, bytes: Self.tenMegabytes)
+            try Self.echoThousandDatagrams(bed, address: pool, port: udpPort)
+            #expect(try bed.stats()["inbound_connected"] == 3)
 
             // Killed and restarted: the stored mappings answer at once (the CPE only renews later).
             kill(first.processIdentifier, SIGKILL)
@@ -198,8 +205,20 @@ import WireFormat
             try? FileManager.default.removeItem(atPath: bed.concentratorSocket)
             try bed.startConcentrator(arguments)
             try Self.exchange(bed, address: pool, port: forwardPort, lanPort: 8080, bytes: 1_000_000)
-            try Self.exchange(bed, address: pool, port: lanPort, lanPort: 9090, bytes: 1_000_000)
+            try Self.exchange(bed, address: pool, port: tcpPort, lanPort: 9090, bytes: 1_000_000)
         }
+    }
+
+    /// 1000 datagrams of 1 to 1200 bytes from the Internet host to `address`:`port`, each echoed by
+    /// the LAN host's echo on 9000 and checked byte for byte; the LAN host saw only the Internet host.
+    static func echoThousandDatagrams(_ bed: Testbed, address: String, port: Int) throws {
+        let check = try bed.run(bed.srv, ["python3", "\(Testbed.tools)/udp_check.py", "--to", address, "--port", "\(port)",
+                                          "--count", "1000", "--min", "1", "--max", "1200", "--window", "1", "--seed", "17",
+                                          "--timeout", "3", "--deadline", "100", "--bind", InboundUDPTests.internetSource], timeout: 120)
+        let line = try #require(check.output.split(separator: "\n").first { $0.hasPrefix("{") }, "\(check.output)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(record["received"] as? Int == 1000 && record["lost"] as? Int == 0 && record["mismatched"] as? Int == 0, "\(record)")
+        #expect(InboundUDPTests.lanPeers(bed, port: 9000) == [InboundUDPTests.internetSource], "\(InboundUDPTests.lanPeers(bed, port: 9000))")
     }
 
     /// `ctl mappings --json` of the concentrator or the CPE.
