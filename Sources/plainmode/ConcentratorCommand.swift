@@ -143,6 +143,8 @@ struct ConcentratorCommand: ParsableCommand {
         // No pool: every source is preserved (--preserve-source), nothing to allocate or keep.
         let allocator: PortSetAllocator?
         let database = prefixes.isEmpty ? nil : try subscriberOptions.openDatabase()
+        // Closed last (after the journal's final commit): SQLite then checkpoints and removes the WAL.
+        defer { try? database?.close() }
         let journal = database.map { LeaseJournal(database: $0) }
         defer { journal?.close() }
         let allocationLog = try logOptions.makeLogger(subscribers: subscribers, geometry: geometry)

@@ -209,6 +209,37 @@ import WireFormat
         }
     }
 
+    /// FILTER is a firewall instruction (RFC 6887 s13.3): a LAN host maps a TCP port through the
+    /// CPE's proxy for one peer only (203.0.113.9); the Internet host from another address is reset
+    /// at the concentrator and counted, and from the filtered address it gets through.
+    @Test func aFilteredMappingAdmitsOnlyItsPeer() async throws {
+        try await Testbed.with("inbfilt") { bed in
+            try bed.cpeNetForInbound()
+            try bed.concentratorNet(["--inbound", Self.inboundListen])
+            try bed.startConcentrator(["--inbound-listen", Self.inboundListen, "--pcp-listen", "198.51.100.1"])
+            try bed.startCPE(Testbed.inboundCPEArguments(forwards: [], pcp: true) + ["--pcp-listen", "192.0.2.1"])
+            try bed.startLANServer(port: 9090, arguments: ["--mode", "echo"])
+            let added = try bed.run(bed.srv, ["ip", "address", "add", "203.0.113.9/24", "dev", "up0"])
+            try #require(added.status == 0, "\(added.output)")
+            let asked = try bed.run(bed.lan, ["python3", "\(Testbed.tools)/pcp_client.py", "map", "--server", "192.0.2.1", "--bind", "192.0.2.2",
+                                              "--protocol", "6", "--internal-port", "9090", "--lifetime", "600", "--filter", "203.0.113.9/32",
+                                              "--wait", "5"], timeout: 20)
+            let answer = try #require(PCPServerTests.lines(asked.output, as: PCPServerTests.Answer.self).first, "\(asked.output)")
+            #expect(answer.result == 0, "\(asked.output)")
+            let pool = try #require(answer.external_address), port = try #require(answer.external_port)
+            let before = try bed.stats()
+            let stranger = try bed.run(bed.srv, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", pool, "--port", "\(port)",
+                                                 "--send", "1000", "--timeout", "10", "--bind", Testbed.serverV4], timeout: 20)
+            #expect(PeerRecord.parse(stranger.output).first?.received ?? 0 == 0, "the filtered-out peer got through: \(stranger.output)")
+            #expect(UDPTests.moved(before, try bed.stats(), "inbound_refused_unmapped") == 1)
+            let peer = try bed.run(bed.srv, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", pool, "--port", "\(port)",
+                                             "--send", "100000", "--timeout", "20", "--bind", "203.0.113.9"], timeout: 30)
+            let record = try #require(PeerRecord.parse(peer.output).first, "\(peer.output)")
+            #expect(record.received == 100_000 && record.received_sha256 == record.sent_sha256, "\(peer.output)")
+            #expect(PeerRecord.parse(bed.log("lan-9090")).contains { $0.peer?.hasPrefix("203.0.113.9:") == true }, "\(bed.log("lan-9090"))")
+        }
+    }
+
     /// 1000 datagrams of 1 to 1200 bytes from the Internet host to `address`:`port`, each echoed by
     /// the LAN host's echo on 9000 and checked byte for byte; the LAN host saw only the Internet host.
     static func echoThousandDatagrams(_ bed: Testbed, address: String, port: Int) throws {
