@@ -76,10 +76,12 @@ public struct CPEMappings: Sendable {
     /// What each upstream key forwards now, so a changed grant moves the forward.
     private var forwarded: [PCPClient.Key: ClosedRange<UInt16>] = [:]
     private let started: ContinuousClock.Instant
-    private var nonces: SplitMix
+    /// Seeded nonces for tests and fuzzing only; nil (the daemon): the system's random generator.
+    private var seededNonces: SplitMix?
 
     public init(clientAddress: IPv6Address, forwards: [StaticForward], forwardLifetime: UInt32 = 7200,
                 lifetimes: ClosedRange<UInt32> = 120...86_400, maximumLANMappings: Int = 64, seed: UInt64,
+                seededNonces: Bool = false,
                 now: ContinuousClock.Instant) {
         client = PCPClient(clientAddress: clientAddress, seed: seed)
         self.forwards = forwards
@@ -87,7 +89,7 @@ public struct CPEMappings: Sendable {
         self.lifetimes = lifetimes
         self.maximumLANMappings = maximumLANMappings
         started = now
-        nonces = SplitMix(state: seed ^ 0x5043_5020_4E4F_4E43)
+        self.seededNonces = seededNonces ? SplitMix(state: seed ^ 0x5043_5020_4E4F_4E43) : nil
         for (index, forward) in forwards.enumerated() {
             guard let key = freeUpstreamKey(protocolNumber: forward.protocolNumber, preferred: forward.port) else { continue }
             owners[key] = .forward(index)
@@ -288,6 +290,12 @@ public struct CPEMappings: Sendable {
     }
 
     private mutating func nextNonce() -> PCPMappingNonce {
-        PCPMappingNonce(high: nonces.next(), low: UInt32(truncatingIfNeeded: nonces.next()))
+        // RFC 6887 s11.1: chosen at random, so an off-path host cannot guess it to delete a mapping.
+        if var seeded = seededNonces {
+            defer { seededNonces = seeded }
+            return PCPMappingNonce(high: seeded.next(), low: UInt32(truncatingIfNeeded: seeded.next()))
+        }
+        var system = SystemRandomNumberGenerator()
+        return PCPMappingNonce(high: system.next(), low: UInt32(truncatingIfNeeded: system.next()))
     }
 }

@@ -29,7 +29,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var now = ContinuousClock.Instant.now
     var mappings = CPEMappings(clientAddress: cpe, forwards: [
         .init(protocolNumber: 6, suggestedExternalPort: 8080, host: forwardHost, port: 80),
-    ], maximumLANMappings: 4, seed: 7, now: now)
+    ], maximumLANMappings: 4, seed: 7, seededNonces: true, now: now)
     var forwarded: Set<String> = []
     check(mappings.tick(now: now), forwarded: &forwarded)
     var offset = 0
