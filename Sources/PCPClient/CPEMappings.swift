@@ -98,11 +98,6 @@ public struct CPEMappings: Sendable {
         }
     }
 
-    /// The CPE's address as the concentrator sees it changed (another WAN link): later requests carry it.
-    public mutating func setClientAddress(_ address: IPv6Address) {
-        client.clientAddress = address
-    }
-
     /// The proxy's own epoch (RFC 6887 s8.5): it keeps its LAN state for as long as it runs.
     public func epoch(now: ContinuousClock.Instant) -> UInt32 {
         UInt32(clamping: (now - started).components.seconds)
