@@ -60,7 +60,8 @@ gcc -O2 -Wall -o "$OUT/pcpload" "$here/pcp/pcpload.c" && gcc -O2 -Wall -o "$OUT/
 
 PREFIX=$PREFIX bash "$repo/Deploy/testbed.sh" up --no-shaping >"$OUT/testbed.log" 2>&1 || die "testbed up failed: $OUT/testbed.log"
 
-answers() { nsx "$CPE" "$OUT/pcpload" "$SERVER" "$CLIENT" 1 1 1 30000 >/dev/null 2>&1 && nsx "$CPE" "$OUT/pcpload" "$SERVER" "$CLIENT" 1 1 1 30000 | grep -q '"created":1'; }
+# One mapping made and renewed for a second: the server is up and answers.
+answers() { nsx "$CPE" "$OUT/pcpload" "$SERVER" "$CLIENT" 1 1 1 30000 2>/dev/null | grep -q '"created":1'; }
 start_server() {
     if [[ $1 == floor ]]; then
         spawn pcpecho "$CONC" "$OUT/pcpecho" "$SERVER" 3600

@@ -175,18 +175,24 @@ inbound_udp_rules() {
     echo "COMMIT"
 }
 
+# drop_lan_jumps 4|6 CHAIN PROTO: every jump from PREROUTING to CHAIN, whatever LAN interface it was added for.
+drop_lan_jumps() {
+    local f=$1 chain=$2 proto=$3 i lan
+    for ((i = 0; i < 64; i++)); do
+        lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$chain" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
+        [[ -n $lan ]] || break
+        ipt "$f" -t mangle -D PREROUTING -i "$lan" -p "$proto" -j "$chain"
+    done
+}
+
 # inbound_down 4|6: the PREROUTING jumps to PLAINMODE_INBOUND and PLAINMODE_INBOUND_UDP, and the chains.
 inbound_down() {
-    local f=$1 i lan
+    local f=$1 i
     for ((i = 0; i < 16; i++)); do
         ipt "$f" -t mangle -C PREROUTING -p tcp -j "$INBOUND_CHAIN" 2>/dev/null || break
         ipt "$f" -t mangle -D PREROUTING -p tcp -j "$INBOUND_CHAIN"
     done
-    for ((i = 0; i < 64; i++)); do
-        lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$INBOUND_UDP_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
-        [[ -n $lan ]] || break
-        ipt "$f" -t mangle -D PREROUTING -i "$lan" -p udp -j "$INBOUND_UDP_CHAIN"
-    done
+    drop_lan_jumps "$f" "$INBOUND_UDP_CHAIN" udp
     for c in "$INBOUND_CHAIN" "$INBOUND_UDP_CHAIN"; do
         if ipt "$f" -t mangle -S "$c" >/dev/null 2>&1; then
             ipt "$f" -t mangle -F "$c"
@@ -229,12 +235,8 @@ udp_rules() {
 
 # udp_down 4|6: every jump from PREROUTING to PLAINMODE_UDP, and the chain.
 udp_down() {
-    local f=$1 i lan
-    for ((i = 0; i < 64; i++)); do
-        lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$UDP_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
-        [[ -n $lan ]] || break
-        ipt "$f" -t mangle -D PREROUTING -i "$lan" -p udp -j "$UDP_CHAIN"
-    done
+    local f=$1
+    drop_lan_jumps "$f" "$UDP_CHAIN" udp
     if ipt "$f" -t mangle -S "$UDP_CHAIN" >/dev/null 2>&1; then
         ipt "$f" -t mangle -F "$UDP_CHAIN"
         ipt "$f" -t mangle -X "$UDP_CHAIN"
@@ -261,16 +263,11 @@ remove_endpoints() {
 }
 
 net_down() {
-    local f i lan
+    local f i
     for f in 4 6; do
         inbound_down "$f"
         udp_down "$f"
-        # Every jump from PREROUTING to our chain, whatever interface it was added for.
-        for ((i = 0; i < 64; i++)); do
-            lan=$(ipt "$f" -t mangle -S PREROUTING | awk -v c="$TPROXY_CHAIN" '$NF == c && $1 == "-A" { for (j = 2; j < NF; j++) if ($j == "-i") print $(j + 1) }' | head -n 1)
-            [[ -n $lan ]] || break
-            ipt "$f" -t mangle -D PREROUTING -i "$lan" -p tcp -j "$TPROXY_CHAIN"
-        done
+        drop_lan_jumps "$f" "$TPROXY_CHAIN" tcp
         for c in "$TPROXY_CHAIN" "$DIVERT_CHAIN"; do
             if ipt "$f" -t mangle -S "$c" >/dev/null 2>&1; then ipt "$f" -t mangle -F "$c"; fi
         done

@@ -5,6 +5,7 @@ import UDPRelay
 import BindingState
 import ControlSocket
 import Logging
+import PCP
 import PCPClient
 import PlainMode
 import StreamPlane
@@ -153,12 +154,12 @@ struct CPECommand: ParsableCommand {
         guard inbound.usesPCP, let forwards else { return nil }
         let server: SocketAddress
         if let text = inbound.pcpServer {
-            server = try parseSocketAddresses([CPEInboundOptions.withDefaultPort(text)], flag: "--pcp-server")[0]
+            server = try parsePCPAddresses([text], flag: "--pcp-server")[0]
         } else {
             guard let concentrator else { throw StartupRefusal("--forward over PCP needs --pcp-server or --concentrator") }
-            server = SocketAddress(concentrator.address, port: 5351)
+            server = SocketAddress(concentrator.address, port: PCP.serverPort)
         }
-        let lanListen = try parseSocketAddresses(inbound.pcpListen.map(CPEInboundOptions.withDefaultPort), flag: "--pcp-listen")
+        let lanListen = try parsePCPAddresses(inbound.pcpListen, flag: "--pcp-listen")
         let statics = try inbound.parsedForwards().map { forward in
             CPEMappings.StaticForward(protocolNumber: forward.transport.rawValue, suggestedExternalPort: forward.externalPorts.lowerBound,
                                       portCount: UInt16(forward.externalPorts.count), host: forward.internal.address, port: forward.internal.port)

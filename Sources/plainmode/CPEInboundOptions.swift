@@ -49,8 +49,8 @@ struct CPEInboundOptions: ParsableArguments {
         if noPCP && !pcpListen.isEmpty { throw ValidationError("--pcp-listen proxies to the concentrator's PCP server: not with --no-pcp") }
         guard (120...86_400).contains(pcpLifetime) else { throw ValidationError("--pcp-lifetime must be 120...86400 seconds") }
         guard (1...4096).contains(pcpMaximumLANMappings) else { throw ValidationError("--pcp-max-lan-mappings must be 1...4096") }
-        _ = try parseSocketAddresses(pcpListen.map { Self.withDefaultPort($0) }, flag: "--pcp-listen")
-        if let pcpServer { _ = try parseSocketAddresses([Self.withDefaultPort(pcpServer)], flag: "--pcp-server") }
+        _ = try parsePCPAddresses(pcpListen, flag: "--pcp-listen")
+        _ = try parsePCPAddresses(pcpServer.map { [$0] } ?? [], flag: "--pcp-server")
         if listen.isEmpty && !(allow.isEmpty && forwards.isEmpty && pcpListen.isEmpty) {
             throw ValidationError("--forward, --pcp-listen and --inbound-allow need --inbound-listen (where the concentrator connects to)")
         }
@@ -90,12 +90,6 @@ struct CPEInboundOptions: ParsableArguments {
     func forwardTable() throws -> PortForwardTable {
         let forwards = try parsedForwards()
         return usesPCP ? PortForwardTable() : try PortForwardTable(forwards)
-    }
-
-    /// "ADDR" -> "ADDR:5351" ("[v6]" -> "[v6]:5351"); with a port, unchanged.
-    static func withDefaultPort(_ text: String) -> String {
-        if text.hasPrefix("[") { return text.hasSuffix("]") ? text + ":5351" : text }
-        return text.contains(":") ? text : text + ":5351"
     }
 
     /// The listeners and the inbound settings; nil settings without --inbound-listen.

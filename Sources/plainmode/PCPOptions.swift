@@ -33,13 +33,19 @@ struct PCPOptions: ParsableArguments {
 
     /// The --pcp-listen addresses, port 5351 where none is given.
     func addresses() throws -> [SocketAddress] {
-        try listen.map { text in
-            if let address = SocketAddress(parsing: text) { return address }
-            let bare = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
-            guard let address = IPAddress(bare) else {
-                throw ValidationError("--pcp-listen \(text): expected ADDRESS or ADDRESS:PORT, e.g. 198.51.100.1, 198.51.100.1:5351 or [2001:db8::1]:5351")
-            }
-            return SocketAddress(address, port: PCP.serverPort)
+        try parsePCPAddresses(listen, flag: "--pcp-listen")
+    }
+}
+
+/// PCP addresses as the flags of both roles take them: ADDRESS, ADDRESS:PORT or [IPv6]:PORT, the
+/// PCP server port (5351) where none is given.
+func parsePCPAddresses(_ texts: [String], flag: String) throws -> [SocketAddress] {
+    try texts.map { text in
+        if let address = SocketAddress(parsing: text) { return address }
+        let bare = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+        guard let address = IPAddress(bare) else {
+            throw ValidationError("\(flag) \(text): expected ADDRESS or ADDRESS:PORT, e.g. 198.51.100.1, 198.51.100.1:5351 or [2001:db8::1]:5351")
         }
+        return SocketAddress(address, port: PCP.serverPort)
     }
 }
