@@ -12,6 +12,9 @@ struct RelayConnection {
         case free
         /// Concentrator: waiting for the whole PM block at the head of the stream.
         case readingBlock
+        /// Accepted, its MPTCP leg not opened yet: waiting (at most `--first-bytes-wait`) for
+        /// the client's first bytes so they ride in the SYN with the PM block.
+        case awaitingFirstBytes
         /// The upstream connect is in flight.
         case connecting
         case relaying

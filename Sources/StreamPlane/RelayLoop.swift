@@ -45,6 +45,8 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
     private var freeSlots: [Int32] = []
     /// Connections whose pump stopped at its round limit with work left.
     var again: [Int32] = []
+    /// Connections in `.awaitingFirstBytes`, oldest first (one wait for all, so deadlines ascend).
+    var firstBytesWaiters: [FirstBytesWaiter] = []
     private var nextSweep: ContinuousClock.Instant
     private var nextLogRefill: ContinuousClock.Instant
 
@@ -92,7 +94,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
 
     func run() {
         while !stopping.isSet {
-            let timeout: Int32 = !again.isEmpty ? 0 : listenersPausedUntil == nil ? 250 : 50
+            let timeout = firstBytesWaitTimeout(!again.isEmpty ? 0 : listenersPausedUntil == nil ? 250 : 50)
             let count: Int
             do { count = try epoll.wait(into: events, timeoutMilliseconds: timeout) } catch {
                 logger.critical("epoll_wait failed: \(error)")
@@ -124,6 +126,7 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
                     }
                 }
             }
+            if !firstBytesWaiters.isEmpty { endFirstBytesWaits(now: now) }
             if let until = listenersPausedUntil, now >= until { resumeListeners() }
             if now >= nextSweep {
                 sweep(now: now)
@@ -149,6 +152,9 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             return
         case .readingBlock:
             if !isUpstream { readBlock(slot, now: now) }
+        case .awaitingFirstBytes:
+            // Bytes, an end or an error: open the MPTCP leg now (it reads or reports them).
+            if !ready.isDisjoint(with: [.readable, .readHangUp, .hangUp, .error]) { openLegAfterFirstBytes(slot, now: now) }
         case .connecting:
             if isUpstream {
                 finishConnect(slot, now: now)
@@ -231,9 +237,9 @@ final class RelayLoop: @unchecked Sendable {  // all mutable state is touched by
             case (.concentrator(let settings), false):
                 startReadingBlock(slot, policy: settings.policy, now: now)
             case (.concentrator(let settings), true):
-                startInboundConnection(slot, settings: settings, now: now)
+                if !awaitFirstBytes(slot, now: now) { startInboundConnection(slot, settings: settings, now: now) }
             case (.cpe(let settings), false):
-                startCPEConnection(slot, settings: settings, now: now)
+                if !settings.blockInSYN || !awaitFirstBytes(slot, now: now) { startCPEConnection(slot, settings: settings, now: now) }
             case (.cpe(let settings), true):
                 // Inbound listeners exist only with inbound settings (StreamPlaneService).
                 guard let policy = settings.inbound?.policy else { finish(slot, .refused, now: now); continue }

@@ -24,6 +24,9 @@ public enum StreamCounter: Int, CounterName {
     case bytesToUpstream, bytesToDownstream
     /// CPE: LAN bytes sent in the PM block's segment; connections whose block rode in the SYN.
     case firstBytesWithBlock, synDataConnections
+    /// Connections that waited for their client's first bytes (`--first-bytes-wait`); of those,
+    /// ones whose wait ran out (server-first protocols, slow clients).
+    case firstBytesWaits, firstBytesWaitsExpired
     /// Stalled MPTCP sends nudged by re-setting TCP_NODELAY (`RelayLoop.kickStalledMultipathSend`).
     case multipathPushKicks
     /// Inbound connections (draft 4.4.2): accepted on an inbound listener (an Internet host's
@@ -92,6 +95,8 @@ public enum StreamCounter: Int, CounterName {
         case .bytesToDownstream: "bytes_to_downstream"
         case .firstBytesWithBlock: "first_bytes_with_block"
         case .synDataConnections: "syn_data_connections"
+        case .firstBytesWaits: "first_bytes_waits"
+        case .firstBytesWaitsExpired: "first_bytes_waits_expired"
         case .multipathPushKicks: "mptcp_push_kicks"
         case .inboundAccepted: "inbound_accepted"
         case .inboundRefusedUnmapped: "inbound_refused_unmapped"

@@ -123,6 +123,9 @@ public struct RelayTuning: Sendable {
     /// A PM block not complete by then: the connection is closed and counted.
     public var blockTimeout: Duration = .seconds(5)
     public var connectTimeout: Duration = .seconds(10)
+    /// How long an accepted client may take to send its first bytes before plainmode opens the
+    /// MPTCP leg without them (`RelayLoop+FirstBytes`); zero: never wait.
+    public var firstBytesWait: Duration = .milliseconds(5)
     /// RFC 5382 REQ-5: an established connection idle this long is dropped (at least 2 h 4 min).
     public var idleTimeout: Duration = .seconds(7440)
     /// RFC 7857 section 2.1: a port stays unusable this long after an RST.

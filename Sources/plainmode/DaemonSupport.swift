@@ -17,6 +17,9 @@ struct DaemonOptions: ParsableArguments {
     @Option(help: "Seconds an upstream connect may take before the connection is aborted.")
     var connectTimeout: Double = 10
 
+    @Option(help: ArgumentHelp("Milliseconds to wait, after accepting a connection whose MPTCP leg plainmode opens (the CPE's outbound connections with SYN data, the concentrator's inbound ones), for the client's first bytes, so they ride in the SYN with the PM block instead of one access round trip later. Clients that send first (HTTP, TLS) rarely wait at all; a server-first protocol (SMTP) waits this long once per connection. 0: never wait.", valueName: "ms"))
+    var firstBytesWait: Double = 5
+
     @Option(help: "Seconds an established connection may stay idle (RFC 5382 asks at least 7440).")
     var idleTimeout: Double = 7440
 
@@ -34,6 +37,7 @@ struct DaemonOptions: ParsableArguments {
         guard threads >= 0 && threads <= 1024 else { throw ValidationError("--threads must be 0...1024") }
         guard backlog > 0 else { throw ValidationError("--backlog must be positive") }
         guard connectTimeout > 0, idleTimeout > 0 else { throw ValidationError("timeouts must be positive") }
+        guard firstBytesWait >= 0 && firstBytesWait <= 1000 else { throw ValidationError("--first-bytes-wait must be 0...1000 milliseconds") }
         guard pipeSize == 0 || pipeSize >= 4096 else { throw ValidationError("--pipe-size must be 0 or at least 4096") }
         if let metricsListen { _ = try parseSocketAddresses([metricsListen], flag: "--metrics-listen") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -48,6 +52,7 @@ struct DaemonOptions: ParsableArguments {
         tuning.connectTimeout = .milliseconds(Int64(connectTimeout * 1000))
         tuning.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         tuning.pipeSize = pipeSize
+        tuning.firstBytesWait = .microseconds(Int64(firstBytesWait * 1000))
         return tuning
     }
 
