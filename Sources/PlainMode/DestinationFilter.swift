@@ -27,14 +27,14 @@ public struct DestinationFilter: Sendable {
         return prefix
     }
 
-    /// The concentrator's own addresses (its interfaces', read at start-up and on reload).
-    public var ownAddresses: Set<IPAddress>
+    /// The concentrator's own addresses (its interfaces', read at start-up and on SIGHUP).
+    public var ownAddresses: OwnAddresses
     /// Listening sockets; an unspecified address stands for every own address.
     public var listeners: [(address: IPAddress, port: UInt16)]
     public var pools: [IPPrefix]
     public var denied: [IPPrefix]
 
-    public init(ownAddresses: Set<IPAddress> = [], listeners: [(address: IPAddress, port: UInt16)] = [],
+    public init(ownAddresses: OwnAddresses = [], listeners: [(address: IPAddress, port: UInt16)] = [],
                 pools: [IPPrefix] = [], denied: [IPPrefix] = DestinationFilter.neverDestinations) {
         self.ownAddresses = ownAddresses
         self.listeners = listeners

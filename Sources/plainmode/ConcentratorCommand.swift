@@ -24,7 +24,7 @@ struct ConcentratorCommand: ParsableCommand {
             destinations are reached from a shared pool address (--pool), each subscriber (a line \
             of --subscribers, every link of its CPE; else one per source address) using one PSID \
             port set on one pool address (paired pooling), kept in --state-dir across restarts; \
-            IPv6 destinations from the PM source (source preserved). SIGHUP re-reads --subscribers. Needs root or CAP_NET_ADMIN, net.ipv4.tcp_fastopen with the \
+            IPv6 destinations from the PM source (source preserved). SIGHUP re-reads --subscribers and the host's own addresses (never a destination). Needs root or CAP_NET_ADMIN, net.ipv4.tcp_fastopen with the \
             server bit (0x2), and the transparent return path of Deploy/concentrator-net.sh. \
             Inbound (--inbound-listen, off by default): the Internet's TCP connections to mapped \
             pool ports (TPROXY, concentrator-net.sh --inbound) are relayed to the CPE over MPTCP.
@@ -136,8 +136,8 @@ struct ConcentratorCommand: ParsableCommand {
         for text in deniedDestinations {
             do { denied.append(try IPPrefix(text)) } catch { throw StartupRefusal("--deny-destination \(text): \(error)") }
         }
-        let ownAddresses: Set<IPAddress>
-        do { ownAddresses = try InterfaceAddresses.current() } catch { throw StartupRefusal("cannot list this host's addresses: \(error)") }
+        let ownAddresses: OwnAddresses
+        do { ownAddresses = OwnAddresses(try InterfaceAddresses.current()) } catch { throw StartupRefusal("cannot list this host's addresses: \(error)") }
         let destinations = DestinationFilter(ownAddresses: ownAddresses, listeners: (listen + inboundListen).map { ($0.address, $0.port) },
                                              pools: prefixes, denied: denied)
         // No pool: every source is preserved (--preserve-source), nothing to allocate or keep.
@@ -251,7 +251,10 @@ struct ConcentratorCommand: ParsableCommand {
         try serve(.concentrator(settings), listen: listen, inbound: inboundListen, daemon: daemon, tuning: tuning, logger: logger,
                   controlSocket: controlSocket,
                   banner: "\(subscribers.directory.count) subscribers; concentrator listening on \(listen.map(\.description).joined(separator: ", "))\(inboundBanner); allowing \(allowedSources.map { $0.map(\.description).joined(separator: " ") } ?? "any source"); pool \(pools.joined(separator: " ")); PSID offset \(psidOffset) length \(psidLength)",
-                  onHangUp: { reloadSubscribers(into: subscribers, logger: logger) },
+                  onHangUp: {
+                      reloadSubscribers(into: subscribers, logger: logger)
+                      Self.reloadOwnAddresses(into: ownAddresses, logger: logger)
+                  },
                   metrics: { plane in
                       let netstat = KernelCounters.readGroups()
                       let totals = ConcentratorReports.statTotals(plane: plane, bindings: bindings, allocator: allocator,
@@ -333,6 +336,20 @@ struct ConcentratorCommand: ParsableCommand {
             logger.notice("SIGHUP: \(directory.count) subscribers in force")
         } catch {
             logger.error("SIGHUP: \(error); the subscribers in force stay")
+        }
+    }
+
+    /// SIGHUP: the interfaces' addresses read again, so one added since start-up is never a
+    /// destination; a failed reading leaves the addresses in force.
+    static func reloadOwnAddresses(into ownAddresses: OwnAddresses, logger: Logger) {
+        do {
+            let (added, removed) = ownAddresses.replace(with: try InterfaceAddresses.current())
+            let change = [added.isEmpty ? nil : "added \(added.map(\.description).sorted().joined(separator: " "))",
+                          removed.isEmpty ? nil : "removed \(removed.map(\.description).sorted().joined(separator: " "))"]
+                .compactMap { $0 }.joined(separator: ", ")
+            logger.notice("SIGHUP: \(ownAddresses.count) own addresses refused as destinations\(change.isEmpty ? "" : " (\(change))")")
+        } catch {
+            logger.error("SIGHUP: cannot list this host's addresses: \(error); the own addresses in force stay")
         }
     }
 

@@ -7,7 +7,7 @@ import WireFormat
 /// --pcp-listen names an address.
 struct PCPOptions: ParsableArguments {
     @Option(name: .customLong("pcp-listen"),
-            help: ArgumentHelp("Answer PCP (RFC 6887 MAP, ANNOUNCE; RFC 7753 PORT_SET) on this customer-facing address, ADDRESS or ADDRESS:PORT (default port 5351; repeatable; IPv6 as [ADDRESS]:PORT). Only sources inside --allow are answered; a mapping's ports come from its subscriber's own port set. Off unless given. Give the addresses the CPEs reach, not a wildcard, so answers leave from the address asked.", valueName: "address"))
+            help: ArgumentHelp("Answer PCP (RFC 6887 MAP, ANNOUNCE; RFC 7753 PORT_SET) on this customer-facing address, ADDRESS or ADDRESS:PORT (default port 5351; repeatable; IPv6 as [ADDRESS]:PORT). Only sources inside --allow are answered; a mapping's ports come from its subscriber's own port set. Off unless given. Give the addresses the CPEs reach; a wildcard is refused, as answers must leave from the address asked.", valueName: "address"))
     var listen: [String] = []
 
     @Option(name: .customLong("pcp-min-lifetime"), help: "Seconds: shorter requested mapping lifetimes are raised to this (RFC 6887 section 15 suggests 120).")
@@ -41,11 +41,21 @@ struct PCPOptions: ParsableArguments {
 /// PCP server port (5351) where none is given.
 func parsePCPAddresses(_ texts: [String], flag: String) throws -> [SocketAddress] {
     try texts.map { text in
-        if let address = SocketAddress(parsing: text) { return address }
-        let bare = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
-        guard let address = IPAddress(bare) else {
-            throw ValidationError("\(flag) \(text): expected ADDRESS or ADDRESS:PORT, e.g. 198.51.100.1, 198.51.100.1:5351 or [2001:db8::1]:5351")
+        let parsed: SocketAddress
+        if let address = SocketAddress(parsing: text) {
+            parsed = address
+        } else {
+            let bare = text.hasPrefix("[") && text.hasSuffix("]") ? String(text.dropFirst().dropLast()) : text
+            guard let address = IPAddress(bare) else {
+                throw ValidationError("\(flag) \(text): expected ADDRESS or ADDRESS:PORT, e.g. 198.51.100.1, 198.51.100.1:5351 or [2001:db8::1]:5351")
+            }
+            parsed = SocketAddress(address, port: PCP.serverPort)
         }
-        return SocketAddress(address, port: PCP.serverPort)
+        // A wildcard socket answers from whichever address routing picks, and PCP clients drop
+        // answers from any address but the one they asked (a connected client never sees them).
+        guard parsed.address.forbiddenKind != .unspecified else {
+            throw ValidationError("\(flag) \(text): a wildcard address; name the address itself (PCP answers must come from the address the request was sent to)")
+        }
+        return parsed
     }
 }

@@ -126,3 +126,50 @@ extension ClosedByDefaultTests {
         }
     }
 }
+
+extension ClosedByDefaultTests {
+    /// An address the concentrator gains after start-up is relayed to (into the concentrator
+    /// itself) until SIGHUP reads the interfaces again; from then on it is refused, at the gate
+    /// and without it, and after its removal and another SIGHUP it is an ordinary destination again.
+    @Test func anAddressAddedAfterStartUpIsRefusedOnceSIGHUPReadsTheInterfaces() async throws {
+        try await Testbed.with("ownaddr", rate: nil) { bed in
+            let added = "203.0.113.77"
+            let toAdded = Self.block(added, port: 8086) + Self.hello
+            for gated in [true, false] {
+                let daemon = try bed.startConcentrator(gated ? [] : ["--no-syn-gate"])
+                try #require(bed.run(bed.conc, ["ip", "address", "add", "\(added)/32", "dev", "lo"], timeout: 10).status == 0)
+                defer { _ = try? bed.run(bed.conc, ["ip", "address", "del", "\(added)/32", "dev", "lo"], timeout: 10) }
+                // Not read yet: the concentrator connects to its own new address, a relay into itself.
+                var before = try bed.stats()
+                _ = try SynGateTests.synData(bed, toAdded, wait: 3)
+                var after = try bed.stats()
+                #expect(Self.moved(before, after, "upstream_connects") == 1, "gated \(gated), before SIGHUP: \(after)")
+
+                try Self.hangUp(bed, daemon, expecting: "own addresses refused as destinations (added \(added))")
+                before = try bed.stats()
+                let records = try SynGateTests.synData(bed, toAdded, wait: 3)
+                after = try bed.stats()
+                #expect(records.first?["outcome"] as? String == "reset", "gated \(gated), after SIGHUP: \(records)")
+                #expect(Self.moved(before, after, gated ? "gate_refused_destination" : "dest_refused_own_address") == 1,
+                        "gated \(gated), after SIGHUP: \(after)")
+                #expect(Self.moved(before, after, "upstream_connects") == 0, "gated \(gated), after SIGHUP: relayed")
+
+                try #require(bed.run(bed.conc, ["ip", "address", "del", "\(added)/32", "dev", "lo"], timeout: 10).status == 0)
+                try Self.hangUp(bed, daemon, expecting: "own addresses refused as destinations (removed \(added))")
+                before = try bed.stats()
+                _ = try SynGateTests.synData(bed, toAdded, wait: 3)
+                after = try bed.stats()
+                #expect(Self.moved(before, after, "upstream_connects") == 1, "gated \(gated), after removal: \(after)")
+                try bed.stop(daemon)
+            }
+        }
+    }
+
+    /// Sends SIGHUP and waits (5 s at most) for one more log line containing `line`.
+    static func hangUp(_ bed: Testbed, _ daemon: Process, expecting line: String) throws {
+        let seen = bed.log("concentrator").components(separatedBy: line).count
+        kill(daemon.processIdentifier, SIGHUP)
+        #expect(bed.waitFor(5) { bed.log("concentrator").components(separatedBy: line).count > seen },
+                "no new \(line) in \(bed.log("concentrator"))")
+    }
+}

@@ -71,6 +71,22 @@ import Testing
         }
     }
 
+    /// A wildcard PCP address would answer from whichever address routing picks, which PCP
+    /// clients drop: both roles refuse it as a usage error naming the flag.
+    @Test(arguments: [
+        (Self.common + ["--pool", "192.0.2.128/27", "--pcp-listen", "0.0.0.0"], "--pcp-listen 0.0.0.0: a wildcard"),
+        (Self.common + ["--pool", "192.0.2.128/27", "--pcp-listen", "[::]:5351"], "--pcp-listen [::]:5351: a wildcard"),
+        (["cpe", "--concentrator", "127.0.0.1:5999", "--inbound-listen", "127.0.0.1:7600", "--pcp-listen", "0.0.0.0:5351"],
+         "--pcp-listen 0.0.0.0:5351: a wildcard"),
+        (["cpe", "--concentrator", "127.0.0.1:5999", "--inbound-listen", "127.0.0.1:7600", "--forward", "8080/tcp=192.0.2.2:8080",
+          "--pcp-server", "::"], "--pcp-server ::: a wildcard"),
+    ])
+    func wildcardPCPAddressIsAUsageError(arguments: [String], expected: String) throws {
+        let result = try Self.plainmode(arguments)
+        #expect(result.status == 64, "\(result.output)")
+        #expect(result.output.contains(expected), "\(result.output)")
+    }
+
     @Test func withoutNetAdminTheDaemonRefuses() throws {
         try #require(geteuid() == 0, "needs root to drop a capability")
         let result = try Self.plainmode(Self.common + ["--pool", "192.0.2.128/27"],
