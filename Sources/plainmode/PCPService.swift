@@ -122,17 +122,15 @@ final class PCPService: @unchecked Sendable {
     }
 
     /// The unsolicited ANNOUNCE to all hosts, port 5350, on each listening address's link
-    /// (RFC 6887 s14.1.3: 224.0.0.1 and ff02::1); a wildcard address names no link and is skipped.
+    /// (RFC 6887 s14.1.3: 224.0.0.1 and ff02::1); --pcp-listen refuses wildcards, so each names its link.
     private func announce(now: Int64) {
         let message = handler.announcement(nowMilliseconds: now)
         for (socket, address) in sockets {
             let group: IPAddress
             switch address.address {
-            case .v4(let v4):
-                guard v4.value != 0 else { continue }
+            case .v4:
                 group = .v4(IPv4Address(224, 0, 0, 1))
-            case .v6(let v6):
-                guard !v6.isUnspecified else { continue }
+            case .v6:
                 group = .v6(IPv6Address(high: 0xFF02 << 48, low: 1))
             }
             do throws(Errno) {
