@@ -185,6 +185,10 @@ let package = Package(
         .testTarget(name: "NetfilterQueueTests", dependencies: ["NetfilterQueue", "Syscalls", "NamespaceSupport", "WireFormat"]),
         .testTarget(name: "MetricsEndpointTests", dependencies: ["MetricsEndpoint"]),
         .testTarget(name: "PlainModeToolsTests", dependencies: ["PlainModeTools", "plainmode"]),
+        // The daemon's own code, no namespaces: metric HELP texts of every ctl stats total.
+        .testTarget(name: "DaemonMetricsTests", dependencies: ["plainmode", "Counters", "StreamPlane", "UDPRelay", "PacketPlane",
+                                                               "NetfilterQueue", "PCPServer", "LeaseStore", "AllocationLog",
+                                                               "MetricsEndpoint", "BindingState"]),
         .testTarget(name: "StreamPlaneTests", dependencies: ["StreamPlane", "Syscalls", "ControlSocket", "WireFormat", "TestSupport",
                                                              .product(name: "SystemPackage", package: "swift-system")]),
         // Real kernels: network namespaces, MPTCP, TPROXY; needs root (run by .ci/run).

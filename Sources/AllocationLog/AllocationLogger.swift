@@ -26,6 +26,16 @@ public enum AllocationLogCounter: Int, CounterName {
         case .leasesAnnounced: "log_leases_announced"
         }
     }
+
+    public var help: String {
+        switch self {
+        case .recordsWritten: "Allocation log: records written, summed over the outputs that took them."
+        case .recordsDropped: "Allocation log: records lost because its queue was full or it was closing (the data path never waits for the log)."
+        case .outputFailures: "Allocation log: batches an output failed to take (collector down, socket full, disk error); lost for that output."
+        case .exhaustionSuppressed: "Allocation log: repeated exhaustion records left out (at most one per subscriber and kind per 10 s)."
+        case .leasesAnnounced: "Allocation log: held leases written again, at start-up and to an output that came back."
+        }
+    }
 }
 
 /// The allocation log's queue and thread. The allocator (`LeaseEventSink`), the relay loops

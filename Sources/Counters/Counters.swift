@@ -7,6 +7,9 @@ import Synchronization
 public protocol CounterName: CaseIterable, Sendable {
     var rawValue: Int { get }
     var name: String { get }
+    /// The metric's HELP text: one sentence saying what moves the number and, for a refusal or a
+    /// drop, what became of the packet or connection. No default, so no counter comes without one.
+    var help: String { get }
     /// What the number is, so metrics export events as counters and levels as gauges.
     var kind: TotalKind { get }
 }
@@ -26,21 +29,30 @@ public enum TotalKind: Sendable {
     case level
 }
 
-/// One line of `ctl stats`, and one metric of `--metrics-listen`: a named total and its kind.
+/// One line of `ctl stats`, and one metric of `--metrics-listen`: a named total, its kind and
+/// what it counts.
 public struct StatTotal: Sendable {
     public var name: String
     public var value: Int
     public var kind: TotalKind
+    /// The metric's HELP text; `ctl stats` shows only name and value.
+    public var help: String
 
-    public init(_ name: String, _ value: Int, kind: TotalKind = .events) {
+    public init(_ name: String, _ value: Int, kind: TotalKind = .events, help: String) {
         self.name = name
         self.value = value
         self.kind = kind
+        self.help = help
+    }
+
+    /// `counter` at `value`, with the counter's name, kind and help.
+    public init<Name: CounterName>(_ counter: Name, _ value: Int) {
+        self.init(counter.name, value, kind: counter.kind, help: counter.help)
     }
 
     /// The total of `counter` in `counters`, summed over its writers.
     public init<Name: CounterName>(_ counter: Name, sum counters: some Sequence<AtomicCounters<Name>>) {
-        self.init(counter.name, counters.reduce(0) { $0 + $1[counter] }, kind: counter.kind)
+        self.init(counter, counters.reduce(0) { $0 + $1[counter] })
     }
 }
 

@@ -22,6 +22,15 @@ public enum LeaseJournalCounter: Int, CounterName {
         case .writeFailures: "lease_write_failures"
         }
     }
+
+    public var help: String {
+        switch self {
+        case .eventsWritten: "Lease journal: lease and mapping events committed to the lease database."
+        case .batches: "Lease journal: transactions committed to the lease database, one fsync each."
+        case .droppedEvents: "Lease journal: events lost (queue full, journal closed, too many kept after failed writes); the database misses them."
+        case .writeFailures: "Lease journal: transactions that failed (disk full, I/O error, locked); their events are tried again."
+        }
+    }
 }
 
 /// A lease event with its time, or a mapping event (mappings carry their own times).

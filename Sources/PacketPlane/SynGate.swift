@@ -82,6 +82,23 @@ public enum SynGateOutcome: Int, CounterName {
         }
     }
 
+    public var help: String {
+        switch self {
+        case .acceptedWithPlainMode: "SYN gate: MP_CAPABLE SYNs whose data carries a valid PM block; passed to the listener."
+        case .acceptedWithoutPayload: "SYN gate: MP_CAPABLE SYNs without data (the PM block follows the handshake); passed to the listener."
+        case .acceptedJoin: "SYN gate: MP_JOIN SYNs (new subflows) admitted under --max-subflows-per-connection; passed to the listener."
+        case .passedNotSYN: "SYN gate: queued TCP packets that are not an initial SYN (the rules should not queue them); passed unchanged."
+        case .droppedMalformedPacket: "SYN gate: queued packets that could not be parsed (or fragments); dropped silently."
+        case .droppedNotAllowed: "SYN gate: SYNs from a source outside --allow; dropped silently."
+        case .refusedBadPlainMode: "SYN gate: MP_CAPABLE SYNs whose data is not a valid PM block; refused with a reset (dropped with --reset-mark 0)."
+        case .refusedNotMultipath: "SYN gate: SYNs without MP_CAPABLE (plain TCP cannot carry PM); refused with a reset (dropped with --reset-mark 0)."
+        case .refusedDestination: "SYN gate: SYNs whose PM destination is never relayed to; refused with a reset (dropped with --reset-mark 0)."
+        case .refusedRetransmission: "SYN gate: data-less retransmissions of a SYN refused for its PM block; refused again with a reset (dropped with --reset-mark 0)."
+        case .refusedRateLimited: "SYN gate: SYNs over the CPE's --max-new-connections-per-second; refused with a reset (dropped with --reset-mark 0)."
+        case .droppedTooManySubflows: "SYN gate: MP_JOIN SYNs beyond --max-subflows-per-connection; dropped silently."
+        }
+    }
+
     /// What the worker does with the packet.
     public enum Response: Sendable {
         case accept, reset, drop
@@ -112,6 +129,14 @@ public enum SynRewriteCounter: Int, CounterName {
         case .windowRewritten: "gate_syn_window_rewritten"
         case .resetsSent: "gate_resets_sent"
         case .resetsOverBudget: "gate_resets_over_budget"
+        }
+    }
+
+    public var help: String {
+        switch self {
+        case .windowRewritten: "SYN gate: accepted Fast Open SYNs whose window field was lowered (Linux 6.18 send-window workaround)."
+        case .resetsSent: "SYN gate: refused SYNs marked for the reset rule, so the client gets a TCP reset."
+        case .resetsOverBudget: "SYN gate: refused SYNs dropped instead of reset because the queue spent --resets-per-second (a flood)."
         }
     }
 }

@@ -1,3 +1,4 @@
+public import Counters
 public import SystemPackage
 
 /// Kernel counters an operator needs next to the relay's own (FACTS.md section 2): when the TFO
@@ -6,19 +7,24 @@ public import SystemPackage
 /// listener of that namespace, not plainmode's alone. Read per `ctl stats` request or metrics
 /// scrape, never on the data path.
 public enum KernelCounters {
-    /// A counter as `ctl stats` names it, and where /proc/net/netstat keeps it (nstat calls it
-    /// `group + field`, e.g. TcpExtTCPFastOpenListenOverflow).
+    /// A counter as `ctl stats` names it, where /proc/net/netstat keeps it (nstat calls it
+    /// `group + field`, e.g. TcpExtTCPFastOpenListenOverflow), and its metric's HELP text.
     public struct Reported: Sendable {
         public var name: String
         public var group: String
         public var field: String
+        public var help: String
     }
 
     public static let reported: [Reported] = [
-        Reported(name: "tfo_listen_overflow", group: "TcpExt", field: "TCPFastOpenListenOverflow"),
-        Reported(name: "tfo_passive", group: "TcpExt", field: "TCPFastOpenPassive"),
-        Reported(name: "mptcp_capable_syn_rx", group: "MPTcpExt", field: "MPCapableSYNRX"),
-        Reported(name: "mptcp_capable_fallback_ack", group: "MPTcpExt", field: "MPCapableFallbackACK"),
+        Reported(name: "tfo_listen_overflow", group: "TcpExt", field: "TCPFastOpenListenOverflow",
+                 help: "Kernel, whole namespace: Fast Open SYNs whose data (the PM block) was not taken because the TFO queue, --backlog long, was full."),
+        Reported(name: "tfo_passive", group: "TcpExt", field: "TCPFastOpenPassive",
+                 help: "Kernel, whole namespace: connections accepted with their SYN's Fast Open data."),
+        Reported(name: "mptcp_capable_syn_rx", group: "MPTcpExt", field: "MPCapableSYNRX",
+                 help: "Kernel, whole namespace: SYNs received with MP_CAPABLE."),
+        Reported(name: "mptcp_capable_fallback_ack", group: "MPTcpExt", field: "MPCapableFallbackACK",
+                 help: "Kernel, whole namespace: connections that fell back to TCP because the client's third ACK had no MP_CAPABLE."),
     ]
 
     public static let netstatPath: FilePath = "/proc/net/netstat"
@@ -28,7 +34,7 @@ public enum KernelCounters {
 
     /// The reported counters the kernel has, in `reported` order; one the kernel lacks (an older
     /// kernel, MPTCP not built) is left out rather than shown as 0. Empty when the file cannot be read.
-    public static func read(from path: FilePath = netstatPath) -> [(name: String, value: Int)] {
+    public static func read(from path: FilePath = netstatPath) -> [StatTotal] {
         select(from: readGroups(from: path))
     }
 
@@ -42,8 +48,9 @@ public enum KernelCounters {
         (groups["MPTcpExt"] ?? [:]).sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    public static func select(from groups: [String: [String: Int]]) -> [(name: String, value: Int)] {
-        reported.compactMap { counter in groups[counter.group]?[counter.field].map { (counter.name, $0) } }
+    /// The reported counters `groups` has, as `ctl stats` totals (events) in `reported` order.
+    public static func select(from groups: [String: [String: Int]]) -> [StatTotal] {
+        reported.compactMap { counter in groups[counter.group]?[counter.field].map { StatTotal(counter.name, $0, help: counter.help) } }
     }
 
     /// Parses /proc/net/netstat (also /proc/net/snmp): each group is a line of field names

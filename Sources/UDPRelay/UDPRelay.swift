@@ -88,6 +88,46 @@ public enum UDPCounter: Int, CounterName {
         }
     }
 
+    public var help: String {
+        switch self {
+        case .recordsReceived: "Records read from an MPTCP connection, each to be sent as a datagram (to the Internet or to a LAN host)."
+        case .datagramsSent: "Datagrams sent from received records (raw socket, or at the CPE a flow's UDP socket)."
+        case .datagramSendBlocked: "Datagrams dropped because the sending socket's buffer was full."
+        case .datagramTooBig: "Datagrams dropped as too big to send (larger than the largest UDP payload, or EMSGSIZE)."
+        case .datagramSendErrors: "Datagrams dropped because the kernel refused to send them (or no raw socket of that family exists)."
+        case .framingErrors: "MPTCP connections whose records were out of step (bad record framing); the connection was reset."
+        case .datagramsQueued: "Datagrams taken to be carried as records over an MPTCP connection (from a netfilter queue or a CPE inbound flow)."
+        case .recordsWritten: "Datagrams written as records into their MPTCP connection without waiting."
+        case .recordsBacklogged: "Datagrams kept in their connection's backlog (socket full or still connecting) to be written later."
+        case .recordsDroppedBacklogFull: "Datagrams dropped because their connection's backlog (--udp-backlog) was full."
+        case .recordWriteErrors: "Record writes that failed with a socket error on the MPTCP connection; the datagrams were lost."
+        case .noBinding: "Concentrator: Internet datagrams to a pool address that no binding or PCP mapping takes; dropped."
+        case .filteredRemote: "Concentrator: Internet datagrams from a remote that neither the binding's filtering nor a PCP mapping admits; dropped."
+        case .notBondable: "CPE: LAN datagrams outside --udp-destination or --udp-port; passed on the ordinary route, not bonded."
+        case .oversizedUnbonded: "CPE: LAN datagrams too large for a record under --udp-path-mtu, or fragmented; passed on the ordinary route."
+        case .malformed: "Queued packets that could not be parsed or had a bad checksum; dropped when bound for the pool or corrupt, else passed."
+        case .passedThrough: "Concentrator: Internet datagrams outside the pool that no binding takes (e.g. a customer's IPv6 address); passed on."
+        case .newRemoteNoInbound: "Concentrator: datagrams from a new remote that --udp-filtering endpoint admits but no inbound connection could carry; dropped."
+        case .bindingsOpened: "UDP bindings (concentrator) or flows (CPE) opened, each with an MPTCP connection of its own."
+        case .bindingsClosed: "UDP bindings (concentrator) or flows (CPE) closed, for any reason."
+        case .bindingsOpen: "UDP bindings (concentrator) or flows (CPE) open now."
+        case .bindingIdleTimeouts: "UDP bindings or flows closed after --udp-idle-timeout without a datagram either way."
+        case .bindingOpenErrors: "UDP bindings or flows that could not be opened or connected (socket, connect, binding taken); their datagrams are not carried."
+        case .noConcentratorForFamily: "CPE: bondable LAN datagrams with no concentrator address to carry them; passed on the ordinary route."
+        case .congestionControlErrors: "Connections carrying UDP on which --udp-congestion-control could not be set; they keep the kernel's default."
+        case .socketBufferErrors: "Times --udp-send-buffer or --udp-receive-buffer could not be set on a connection; that buffer stays autotuned."
+        case .segmentedSends: "CPE: messages of several datagrams to a LAN host that the kernel cut up (UDP GSO)."
+        case .segmentationRefused: "CPE: UDP GSO messages the kernel refused; their datagrams were sent again one by one."
+        case .deliverySocketErrors: "CPE: UDP sockets towards a LAN host that could not be opened; outbound flows use the raw socket, inbound ones are reset."
+        case .mappingsReused: "Concentrator: UDP bindings that took the external endpoint of an existing endpoint-independent mapping."
+        case .mappingConflictFallbacks: "Concentrator: UDP bindings given a port of their own because their mapping already serves that remote elsewhere."
+        case .mappingsOpen: "Concentrator: endpoint-independent UDP mappings in force now."
+        case .inboundOpens: "Concentrator: Internet datagrams no binding takes that started an inbound binding to the CPE."
+        case .inboundOpenRefused: "Concentrator: datagrams that should have started an inbound binding but could not be handed to a relay loop; dropped."
+        case .inboundBindingsOpened: "Concentrator: inbound UDP bindings whose MPTCP connection to the CPE was opened."
+        }
+    }
+
     public var kind: TotalKind { self == .bindingsOpen || self == .mappingsOpen ? .level : .events }
 }
 

@@ -22,6 +22,18 @@ enum CPEPCPCounter: Int, CounterName {
         case .sendFailures: "pcp_send_failures"
         }
     }
+
+    var help: String {
+        switch self {
+        case .lanRequests: "CPE PCP: datagrams received from LAN hosts on --pcp-listen."
+        case .lanAnswers: "CPE PCP: answers sent to LAN hosts."
+        case .serverRequests: "CPE PCP: requests sent to the concentrator's PCP server (forwards, LAN hosts' mappings, renewals)."
+        case .serverMessages: "CPE PCP: datagrams received from the concentrator's PCP server."
+        case .forwardsAdded: "CPE PCP: inbound forwards put in place from a concentrator grant (a --forward or a LAN host's mapping)."
+        case .forwardsRemoved: "CPE PCP: inbound forwards removed (deleted, lapsed, or replaced by a changed grant)."
+        case .sendFailures: "CPE PCP: datagrams to the concentrator or a LAN host that the socket refused to send."
+        }
+    }
 }
 
 /// The CPE's PCP thread: one socket connected to the concentrator's PCP server, one per LAN
@@ -85,7 +97,7 @@ final class CPEPCPService: @unchecked Sendable {
     }
 
     func counterTotals() -> [StatTotal] {
-        CPEPCPCounter.allCases.map { StatTotal($0.name, counters[$0]) }
+        CPEPCPCounter.allCases.map { StatTotal($0, counters[$0]) }
     }
 
     /// IPv4 as IPv4-mapped, as PCP carries addresses (RFC 6887 s5).

@@ -39,29 +39,43 @@ enum ConcentratorReports {
                            allocationLog: AllocationLogger?, netstat: [String: [String: Int]] = KernelCounters.readGroups(),
                            pcp: PCPService? = nil) -> [StatTotal] {
         var totals = plane.counterTotals()
-        let statistics = allocator?.statistics
-        totals += [
-            StatTotal("bindings", bindings.count, kind: .level),
-            StatTotal("port_set_leases", statistics?.leases ?? 0, kind: .level),
-            StatTotal("port_set_capacity", statistics?.portSetCapacity ?? 0, kind: .level),
-            StatTotal("tcp_ports_in_use", statistics?.tcpPortsInUse ?? 0, kind: .level),
-            StatTotal("udp_ports_in_use", statistics?.udpPortsInUse ?? 0, kind: .level),
-            StatTotal("ports_held", statistics?.portsHeld ?? 0, kind: .level),
-        ]
+        totals += allocatorTotals(bindings: bindings.count, allocator?.statistics)
         // UDP bindings as the relay loops see them (records to datagrams).
         totals += plane.udpCounterTotals()
         // The SYN gate's decisions, Internet datagrams (inbound_udp_*) and the queues (nfq_*).
         totals += packetPlane?.counterTotals() ?? []
         // The lease store's writer (events written, batches, dropped, failed writes).
-        totals += LeaseJournalCounter.allCases.map { StatTotal($0.name, journal?.counters[$0] ?? 0) }
-        totals.append(StatTotal("subscribers", subscribers.directory.count, kind: .level))
+        totals += LeaseJournalCounter.allCases.map { StatTotal($0, journal?.counters[$0] ?? 0) }
+        totals.append(subscribersTotal(subscribers.directory.count))
         // The allocation log (records written and dropped, failing outputs).
-        totals += AllocationLogCounter.allCases.map { StatTotal($0.name, allocationLog?.counters[$0] ?? 0) }
+        totals += AllocationLogCounter.allCases.map { StatTotal($0, allocationLog?.counters[$0] ?? 0) }
         // The PCP server: requests, each result code, drops, mappings (pcp_*; all 0 without --pcp-listen).
         totals += pcp?.statTotals ?? PCPService.idleTotals
         // The kernel's view of the PM block in the SYN (TFO queue overflow, MPTCP fallback).
-        totals += KernelCounters.select(from: netstat).map { StatTotal($0.name, $0.value) }
+        totals += KernelCounters.select(from: netstat)
         return totals
+    }
+
+    /// The binding table's and the allocator's levels (the allocator's are 0 without a pool).
+    static func allocatorTotals(bindings: Int, _ statistics: PortSetAllocatorStatistics?) -> [StatTotal] {
+        [
+            StatTotal("bindings", bindings, kind: .level,
+                      help: "TCP and UDP bindings in the binding table now, those held closing after a reset included."),
+            StatTotal("port_set_leases", statistics?.leases ?? 0, kind: .level,
+                      help: "Subscribers holding a port-set lease now."),
+            StatTotal("port_set_capacity", statistics?.portSetCapacity ?? 0, kind: .level,
+                      help: "Port sets the pools can lease (addresses times allocatable PSIDs)."),
+            StatTotal("tcp_ports_in_use", statistics?.tcpPortsInUse ?? 0, kind: .level,
+                      help: "TCP ports allocated across all port-set leases now."),
+            StatTotal("udp_ports_in_use", statistics?.udpPortsInUse ?? 0, kind: .level,
+                      help: "UDP ports allocated across all port-set leases now."),
+            StatTotal("ports_held", statistics?.portsHeld ?? 0, kind: .level,
+                      help: "Ports released but held back from reuse now (after a reset, for --reset-hold), both protocols."),
+        ]
+    }
+
+    static func subscribersTotal(_ count: Int) -> StatTotal {
+        StatTotal("subscribers", count, kind: .level, help: "Named subscribers in the subscriber file in force.")
     }
 
     /// Labelled gauges only the metrics show: leases held and port sets per pool prefix.

@@ -26,12 +26,10 @@ enum DaemonMetrics {
         for total in totals {
             let name = metricName(total)
             switch total.kind {
-            case .events:
-                snapshot.counters.append(.init(name: name, help: "Events counted as \(total.name) in plainmode ctl stats.", value: total.value))
-            case .bytes:
-                snapshot.counters.append(.init(name: name, help: "Bytes counted as \(total.name) in plainmode ctl stats.", value: total.value))
+            case .events, .bytes:
+                snapshot.counters.append(.init(name: name, help: total.help, value: total.value))
             case .level:
-                snapshot.gauges.append(.init(name: name, help: "The level shown as \(total.name) in plainmode ctl stats.", value: total.value))
+                snapshot.gauges.append(.init(name: name, help: total.help, value: total.value))
             }
         }
         for (field, value) in KernelCounters.multipathFields(from: netstat) {

@@ -148,12 +148,15 @@ final class PCPService: @unchecked Sendable {
 
     /// The `pcp_*` totals for `ctl stats` and metrics, with the mappings in force as a level.
     var statTotals: [StatTotal] {
-        PCPCounter.allCases.map { StatTotal($0.name, counters[$0], kind: $0.kind) }
-            + [StatTotal("pcp_mappings", table.count, kind: .level)]
+        PCPCounter.allCases.map { StatTotal($0, counters[$0]) } + [Self.mappingsTotal(table.count)]
     }
 
     /// The same names, all 0, without --pcp-listen: scripts and dashboards see one set of names.
     static var idleTotals: [StatTotal] {
-        PCPCounter.allCases.map { StatTotal($0.name, 0, kind: $0.kind) } + [StatTotal("pcp_mappings", 0, kind: .level)]
+        PCPCounter.allCases.map { StatTotal($0, 0) } + [mappingsTotal(0)]
+    }
+
+    private static func mappingsTotal(_ count: Int) -> StatTotal {
+        StatTotal("pcp_mappings", count, kind: .level, help: "PCP server: mappings in force now.")
     }
 }
