@@ -1,7 +1,7 @@
 public import Counters
 public import Logging
 public import Syscalls
-public import UDPRelay
+import UDPRelay
 import Glibc
 public import SystemPackage
 
