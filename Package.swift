@@ -173,6 +173,7 @@ let package = Package(
         .testTarget(name: "ExportLogTests", dependencies: ["ExportLog", "IPFIX", "Syscalls", "WireFormat", "ipfix-send"]),
         .testTarget(name: "PCPServerTests", dependencies: ["PCPServer", "PCP", "BindingState", "WireFormat", "PortSets", "Counters", "TestSupport"]),
         .testTarget(name: "BindingStateTests", dependencies: ["BindingState", "WireFormat", "PortSets", "TestSupport"]),
+        .testTarget(name: "AllocationLogFormatTests", dependencies: ["AllocationLog", "BindingState", "PortSets", "Syscalls", "WireFormat"]),
         .testTarget(name: "LeaseStoreTests", dependencies: ["LeaseStore", "BindingState", "WireFormat", "Syscalls",
                                                             .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "CNetfilterQueueTests", dependencies: ["CNetfilterQueue"]),
