@@ -141,10 +141,10 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, MappingEv
     // MARK: the logging thread
 
     private func run() {
-        let formatsText = outputs.contains { $0.readsText }
+        let renderer = LogRenderer(formatter)
         var failing = [Bool](repeating: false, count: outputs.count)
         let heldLeases = lock.withLock { self.heldLeases }
-        announce(heldLeases, to: Array(outputs.indices), failing: &failing)
+        announce(heldLeases, to: Array(outputs.indices), renderer: renderer, failing: &failing)
         var batch: [LogRecord] = []
         while true {
             let stop = lock.withLock { () -> Bool in
@@ -157,8 +157,8 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, MappingEv
             }
             for output in outputs { output.tick() }
             if !batch.isEmpty {
-                let entries = formatsText ? batch.map(formatter.entry(for:)) : batch.map(LogEntry.unformatted)
-                write(entries, heldLeases, to: Array(outputs.indices), failing: &failing)
+                renderer.readDirectory()
+                write(batch, heldLeases, renderer: renderer, failing: &failing)
                 lock.withLock {
                     settledTotal += UInt64(batch.count)
                     lock.broadcast(.progress)
@@ -172,18 +172,18 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, MappingEv
 
     /// Writes to the outputs; one that succeeds after failing gets the held leases again first,
     /// so a collector that was down learns every lease still in force.
-    private func write(_ entries: [LogEntry], _ heldLeases: () -> [(SubscriberID, IPv4Address, UInt16)], to indices: [Int],
+    private func write(_ records: [LogRecord], _ heldLeases: () -> [(SubscriberID, IPv4Address, UInt16)], renderer: LogRenderer,
                        failing: inout [Bool]) {
-        for index in indices {
+        for index in outputs.indices {
             if failing[index] {
-                announce(heldLeases, to: [index], failing: &failing)
+                announce(heldLeases, to: [index], renderer: renderer, failing: &failing)
                 if failing[index] {
                     counters.add(.outputFailures)
                     continue
                 }
             }
-            if outputs[index].write(entries) {
-                counters.add(.recordsWritten, entries.count)
+            if outputs[index].write(records, renderer: renderer) {
+                counters.add(.recordsWritten, records.count)
             } else {
                 failing[index] = true
                 counters.add(.outputFailures)
@@ -191,16 +191,18 @@ public final class AllocationLogger: LeaseEventSink, SessionEventSink, MappingEv
         }
     }
 
-    private func announce(_ heldLeases: () -> [(SubscriberID, IPv4Address, UInt16)], to indices: [Int], failing: inout [Bool]) {
+    private func announce(_ heldLeases: () -> [(SubscriberID, IPv4Address, UInt16)], to indices: [Int], renderer: LogRenderer,
+                          failing: inout [Bool]) {
         let now = WallClock.nowMilliseconds()
-        let entries = heldLeases().map { formatter.entry(for: LogRecord(.held(subscriber: $0.0, address: $0.1, psid: $0.2), time: now)) }
+        let records = heldLeases().map { LogRecord(.held(subscriber: $0.0, address: $0.1, psid: $0.2), time: now) }
+        renderer.readDirectory()
         for index in indices {
-            guard !entries.isEmpty else {
+            guard !records.isEmpty else {
                 failing[index] = false
                 continue
             }
-            failing[index] = !outputs[index].write(entries)
-            if !failing[index] { counters.add(.leasesAnnounced, entries.count) }
+            failing[index] = !outputs[index].write(records, renderer: renderer)
+            if !failing[index] { counters.add(.leasesAnnounced, records.count) }
         }
     }
 }

@@ -28,10 +28,9 @@ public final class IPFIXOutput: LogOutput {
 
     public func tick() { exporter.tick() }
 
-    public var readsText: Bool { false }
-
-    public func write(_ entries: [LogEntry]) -> Bool {
-        let records = entries.flatMap { entry in entry.record.map(natEvents) ?? [] }
+    /// Encodes the records itself: the renderer is not used, so with IPFIX alone nothing is formatted as text.
+    public func write(_ logRecords: [LogRecord], renderer: LogRenderer) -> Bool {
+        let records = logRecords.flatMap(natEvents)
         guard !records.isEmpty else { return true }
         let failedBefore = exporter.statistics.sendErrors
         exporter.export(records)

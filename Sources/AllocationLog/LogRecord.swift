@@ -23,3 +23,36 @@ public struct LogRecord: Sendable {
         self.time = time
     }
 }
+
+extension LogRecord {
+    /// What the outputs call the record: "lease_allocated", "session_created", ... (letters and
+    /// underscores only, so no output needs to escape it).
+    var eventName: StaticString {
+        switch event {
+        case .lease(let event):
+            switch event.kind {
+            case .allocated: "lease_allocated"
+            case .renewed: "lease_renewed"
+            case .released: "lease_released"
+            }
+        case .held: "lease_held"
+        case .exhausted(let event):
+            switch event.kind {
+            case .pool: "pool_exhausted"
+            case .portSet: "port_set_exhausted"
+            }
+        case .session(let event):
+            switch event.kind {
+            case .created: "session_created"
+            case .deleted: "session_deleted"
+            }
+        case .mapping(let event):
+            switch event.kind {
+            case .created: "mapping_created"
+            case .renewed: "mapping_renewed"
+            case .deleted: "mapping_deleted"
+            case .expired: "mapping_expired"
+            }
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Glibc
 public import SystemPackage
 public import Syscalls
+import WireFormat
 
 /// `--log-syslog local|udp://HOST:PORT`: RFC 5424 messages, one per datagram, to the local
 /// syslog socket (/dev/log) or a collector over UDP (RFC 5426), each record's fields as
@@ -11,8 +12,10 @@ public final class SyslogOutput: LogOutput {
     /// Where messages go, as given (for messages).
     public let target: String
     private let socket: Socket
-    private let hostname: String
-    private let processID: String
+    /// " HOST plainmode PID ", between the time and the MSGID of every message.
+    private let hostAndProcess: [UInt8]
+    /// The message being sent, reused from record to record.
+    private var message: [UInt8] = []
 
     /// local0.info: allocation logs are routine records, routed by facility.
     static let priority = 16 * 8 + 6
@@ -37,16 +40,17 @@ public final class SyslogOutput: LogOutput {
             }
         }
         var name = [CChar](repeating: 0, count: 256)
-        hostname = gethostname(&name, name.count) == 0 ? String(cString: name) : "-"
-        processID = String(getpid())
+        let hostname = gethostname(&name, name.count) == 0 ? String(cString: name) : "-"
+        hostAndProcess = Array(" \(hostname) plainmode \(getpid()) ".utf8)
     }
 
     deinit { socket.close() }
 
-    public func write(_ entries: [LogEntry]) -> Bool {
+    public func write(_ records: [LogRecord], renderer: LogRenderer) -> Bool {
         var ok = true
-        for entry in entries {
-            let message = Array(format(entry).utf8)
+        for record in records {
+            message.removeAll(keepingCapacity: true)
+            appendMessage(record, renderer: renderer)
             do throws(Errno) {
                 if try socket.send(message, from: 0) == nil { ok = false }  // full: dropped
             } catch {
@@ -57,35 +61,33 @@ public final class SyslogOutput: LogOutput {
     }
 
     /// `<134>1 TIME HOST plainmode PID MSGID [plainmode@32473 k="v" ...] event`.
-    func format(_ entry: LogEntry) -> String {
-        var parameters = ["event=\"\(Self.escaped(entry.event))\""]
-        for (name, value) in entry.fields {
-            let text: String = switch value {
-            case .text(let text): text
-            case .number(let number): String(number)
-            case .list(let items): items.joined(separator: " ")
+    private func appendMessage(_ record: LogRecord, renderer: LogRenderer) {
+        message.append(UInt8(ascii: "<"))
+        message.append(decimal: Int64(Self.priority))
+        message.append(ascii: ">1 ")
+        renderer.appendDate(record.time, to: &message)
+        message.append(contentsOf: hostAndProcess)
+        appendMessageID(record.eventName)
+        message.append(ascii: " [")
+        message.append(contentsOf: Self.structuredDataID.utf8)
+        message.append(ascii: " event=\"")
+        message.append(ascii: record.eventName)
+        message.append(UInt8(ascii: "\""))
+        renderer.appendFields(of: record, as: SyslogSyntax.self, to: &message)
+        message.append(ascii: "] ")
+        message.append(ascii: record.eventName)
+    }
+
+    /// "lease_allocated" -> "LEASE-ALLOCATED" (MSGID: printable, no spaces, at most 32).
+    private func appendMessageID(_ event: StaticString) {
+        event.withUTF8Buffer { name in
+            for byte in name.prefix(32) {
+                switch byte {
+                case UInt8(ascii: "_"): message.append(UInt8(ascii: "-"))
+                case UInt8(ascii: "a")...UInt8(ascii: "z"): message.append(byte - 0x20)
+                default: message.append(byte)
+                }
             }
-            parameters.append("\(name)=\"\(Self.escaped(text))\"")
         }
-        let messageID = entry.event.uppercased().replacingUnderscores()
-        return "<\(Self.priority)>1 \(WallClock.text(milliseconds: entry.time)) \(hostname) plainmode \(processID) \(messageID) "
-            + "[\(Self.structuredDataID) \(parameters.joined(separator: " "))] \(entry.event)"
-    }
-
-    /// RFC 5424 section 6.3.3: '"', '\' and ']' are escaped with a backslash in PARAM-VALUE.
-    static func escaped(_ text: String) -> String {
-        var result = ""
-        for character in text {
-            if character == "\"" || character == "\\" || character == "]" { result.append("\\") }
-            result.append(character)
-        }
-        return result
-    }
-}
-
-extension String {
-    /// "LEASE_ALLOCATED" -> "LEASE-ALLOCATED" (MSGID: printable, no spaces, at most 32).
-    fileprivate func replacingUnderscores() -> String {
-        String(map { $0 == "_" ? "-" : $0 }.prefix(32))
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import WireFormat
 
 /// Wall-clock time (CLOCK_REALTIME) as the lease store, the allocation log and IPFIX carry it:
 /// UTC milliseconds since the Unix epoch, seconds for IPFIX headers, and RFC 3339 text.
@@ -17,15 +18,35 @@ public enum WallClock {
 
     /// "2026-12-07T01:02:03.456Z" (RFC 3339, as RFC 5424 timestamps want it).
     public static func text(milliseconds: Int64) -> String {
+        var bytes: [UInt8] = []
+        appendSecondText(milliseconds: milliseconds, to: &bytes)
+        appendMillisecondText(milliseconds: milliseconds, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// "2026-12-07T01:02:03.": the part of the text every millisecond of a second shares, so a
+    /// writer can render it once per second.
+    public static func appendSecondText(milliseconds: Int64, to bytes: inout [UInt8]) {
         var seconds = time_t(milliseconds / 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func padded(_ value: Int, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(padded(Int(parts.tm_year) + 1900, 4))-\(padded(Int(parts.tm_mon) + 1, 2))-\(padded(Int(parts.tm_mday), 2))"
-            + "T\(padded(Int(parts.tm_hour), 2)):\(padded(Int(parts.tm_min), 2)):\(padded(Int(parts.tm_sec), 2))"
-            + ".\(padded(Int(milliseconds % 1000), 3))Z"
+        bytes.append(decimal: Int64(parts.tm_year) + 1900, width: 4)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.append(decimal: Int64(parts.tm_mon) + 1, width: 2)
+        bytes.append(UInt8(ascii: "-"))
+        bytes.append(decimal: Int64(parts.tm_mday), width: 2)
+        bytes.append(UInt8(ascii: "T"))
+        bytes.append(decimal: Int64(parts.tm_hour), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(decimal: Int64(parts.tm_min), width: 2)
+        bytes.append(UInt8(ascii: ":"))
+        bytes.append(decimal: Int64(parts.tm_sec), width: 2)
+        bytes.append(UInt8(ascii: "."))
+    }
+
+    /// "456Z": the rest of the text after `appendSecondText`.
+    public static func appendMillisecondText(milliseconds: Int64, to bytes: inout [UInt8]) {
+        bytes.append(decimal: milliseconds % 1000, width: 3)
+        bytes.append(UInt8(ascii: "Z"))
     }
 }

@@ -75,11 +75,11 @@ import WireFormat
     ]
 
     /// What `--log-json` appends for `records`: the file's bytes after one batch.
-    static func jsonText(_ records: [LogRecord], formatter: LogFormatter) throws -> String {
+    static func jsonText(_ records: [LogRecord], formatter: LogFormatter, renderer: LogRenderer? = nil) throws -> String {
         let path = "/tmp/plainmode-log-golden-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl"
         defer { unlink(path) }
         let output = try JSONLinesOutput(path: path)
-        #expect(output.write(records.map(formatter.entry(for:))))
+        #expect(output.write(records, renderer: renderer ?? LogRenderer(formatter)))
         return try String(contentsOfFile: path, encoding: .utf8)
     }
 
@@ -91,7 +91,7 @@ import WireFormat
         try collector.bind(SocketAddress(.v4(IPv4Address(127, 0, 0, 1)), port: 0))
         let port = try collector.localAddress().port
         let output = try SyslogOutput(target: "udp://127.0.0.1:\(port)")
-        #expect(output.write(records.map(formatter.entry(for:))))
+        #expect(output.write(records, renderer: LogRenderer(formatter)))
         var messages: [String] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while messages.count < records.count {
@@ -145,6 +145,18 @@ import WireFormat
         let text = try Self.jsonText(records, formatter: Self.formatter)
         let expected = Array(repeating: Self.goldenJSON, count: 40).flatMap { $0 }
         Self.compare(text.split(separator: "\n").map(String.init), expected, "json-batch")
+    }
+
+    /// A directory replaced by SIGHUP is in the records of the next batch.
+    @Test func aReplacedDirectoryIsReadForTheNextBatch() throws {
+        let registry = SubscriberRegistry(Self.directory)
+        let formatter = LogFormatter(subscribers: registry, geometry: nil)
+        let renderer = LogRenderer(formatter)
+        let record = LogRecord(.exhausted(ExhaustionEvent(.pool, subscriber: Self.custA)), time: 1_765_105_600_000)
+        #expect(try Self.jsonText([record], formatter: formatter, renderer: renderer).contains(#""cpe":["198.51.100.2/32","2001:db8:1:200::/56"]"#))
+        registry.replace(with: try SubscriberDirectory([Subscriber(id: Self.custA, links: [try IPPrefix("192.0.2.7/32")])]))
+        renderer.readDirectory()
+        #expect(try Self.jsonText([record], formatter: formatter, renderer: renderer).contains(#""cpe":["192.0.2.7/32"]}"#))
     }
 
     static let goldenJSON: [String] = [
