@@ -244,6 +244,15 @@ final class Testbed: @unchecked Sendable {
         return 0
     }
 
+    /// A namespace's non-zero kernel counters (nstat) whose names contain one of `words`, for
+    /// failure messages of faults that do not come back on demand.
+    func kernelCounters(_ namespace: String, containing words: [String]) -> String {
+        let history = directory.appendingPathComponent("nstat-all-\(namespace)").path
+        let output = (try? run(namespace, ["nstat", "-a"], environment: ["NSTAT_HISTORY": history], timeout: 10))?.output ?? ""
+        let lines = output.split(separator: "\n").filter { line in words.contains { line.contains($0) } }
+        return "\(namespace): " + lines.map { $0.split(separator: " ").prefix(2).joined(separator: " ") }.joined(separator: ", ")
+    }
+
     /// Bytes sent on an interface (ip -s link).
     func txBytes(_ namespace: String, _ interface: String) throws -> Int {
         let result = try run(namespace, ["cat", "/sys/class/net/\(interface)/statistics/tx_bytes"], timeout: 10)
@@ -264,6 +273,23 @@ struct PeerRecord: Decodable {
     /// With `serve --mark`: bytes received at the mark, and seconds from then to the end.
     var mark_bytes: Int?
     var mark_seconds: Double?
+    /// With `serve --verify`: where the bytes received first differ from the stream.
+    var first_difference: FirstDifference?
+
+    struct FirstDifference: Decodable, CustomStringConvertible {
+        var offset: Int
+        var received_hex: String
+        var expected_hex: String
+        /// Where the received bytes occur in the stream's first MB (a shifted or repeated stretch).
+        var received_is_expected_at: Int?
+        /// From the first difference on: runs of [received offset, stream offset, length].
+        var stretches: [[Int?]]?
+
+        var description: String {
+            "offset \(offset): received \(received_hex) (at \(received_is_expected_at.map(String.init) ?? "nowhere") in the stream), expected \(expected_hex)"
+                + "; runs (received at, stream at, length): \((stretches ?? []).map { $0.map { $0.map(String.init) ?? "?" }.joined(separator: " ") })"
+        }
+    }
 
     static func parse(_ output: String) -> [PeerRecord] {
         output.split(separator: "\n").compactMap { line in

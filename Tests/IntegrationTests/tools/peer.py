@@ -110,6 +110,66 @@ def expected_sha256(total):
     return h.hexdigest()
 
 
+class StreamVerifier:
+    """Compares received bytes with the deterministic stream as they arrive; `report()` names
+    the first differing offset and the bytes around it (received and expected)."""
+
+    def __init__(self):
+        self.chunks = stream_chunks(1 << 62)
+        self.expected = b""
+        self.offset = 0          # stream offset of self.expected[0]
+        self.first_difference = None
+        self.tail = []           # what arrived from the first difference on (bounded)
+        self.tail_bytes = 0
+
+    def update(self, data):
+        if self.first_difference is not None:
+            if self.tail_bytes < (1 << 20):
+                self.tail.append(data)
+                self.tail_bytes += len(data)
+            return
+        while len(self.expected) < len(data):
+            self.expected += next(self.chunks)
+        want = self.expected[:len(data)]
+        if data != want:
+            i = next(k for k in range(len(data)) if data[k] != want[k])
+            self.first_difference = {"offset": self.offset + i, "received_hex": data[i:i + 32].hex(),
+                                     "expected_hex": want[i:i + 32].hex(),
+                                     "received_is_expected_at": self.locate(data[i:i + 32])}
+            self.tail = [data[i:]]
+            self.tail_bytes = len(data) - i
+        self.expected = self.expected[len(data):]
+        self.offset += len(data)
+
+    def stretches(self):
+        """From the first difference on: up to 12 (received offset, stream offset, length) runs."""
+        if self.first_difference is None:
+            return None
+        got = b"".join(self.tail)
+        base = self.first_difference["offset"]
+        stream = b"".join(stream_chunks(1 << 20))
+        runs, pos = [], 0
+        while pos < len(got) and len(runs) < 12:
+            at = stream.find(got[pos:pos + 32])
+            if at < 0:
+                runs.append([base + pos, None, None])
+                break
+            n = 0
+            while pos + n < len(got) and at + n < len(stream) and got[pos + n] == stream[at + n]:
+                n += 1
+            runs.append([base + pos, at, n])
+            pos += n
+        return runs
+
+    def locate(self, piece):
+        """Where `piece` occurs in the first 1 MB of the stream (a shifted or repeated stretch), or None."""
+        if len(piece) < 8:
+            return None
+        stream = b"".join(stream_chunks(1 << 20))
+        at = stream.find(piece)
+        return None if at < 0 else at
+
+
 def family_of(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
@@ -197,6 +257,7 @@ def handle(conn, peer, args):
         pass
     rh = hashlib.sha256()
     sh = hashlib.sha256()
+    verifier = StreamVerifier() if args.verify else None
     sender = None
     sent_echo = 0
     max_sf = mptcp_subflows(conn) if args.mptcp else None
@@ -217,6 +278,8 @@ def handle(conn, peer, args):
                 marked_at = time.monotonic()
                 rec["mark_bytes"] = rec["received"]
             rh.update(data)
+            if verifier:
+                verifier.update(data)
             nrecv += 1
             if args.mptcp and nrecv % 64 == 1:
                 sf = mptcp_subflows(conn)
@@ -272,6 +335,8 @@ def handle(conn, peer, args):
         rec["mark_seconds"] = round(receive_ended - marked_at, 4)
     if args.mptcp:
         rec["max_subflows"] = max_sf
+    if verifier and verifier.first_difference:
+        rec["first_difference"] = dict(verifier.first_difference, stretches=verifier.stretches())
     if error:
         rec["error"] = error
     emit(rec)
@@ -413,6 +478,8 @@ def main(argv=None):
                    help="also report mark_bytes / mark_seconds: the bytes received when BYTES had come in, "
                         "and the time from then to the end (a rate without set-up and slow start)")
     s.add_argument("--lifetime", type=float, default=3600.0, help="stop accepting after S seconds")
+    s.add_argument("--verify", action="store_true",
+                   help="compare what arrives with the stream; report first_difference (offset, bytes) if it differs")
 
     c = sub.add_parser("client", help="connect, send, read to EOF")
     c.add_argument("--connect", required=True)
