@@ -44,6 +44,9 @@ struct RelayConnection {
     /// The `lastActivity` whose stall the MPTCP leg was last nudged for (one nudge per stall).
     var nudgedAtActivity: ContinuousClock.Instant?
     var binding: BindingHandle?
+    /// The MPTCP leg plainmode opens (CPE outbound, concentrator inbound): where to, whether its
+    /// first bytes ride in the SYN, and whether it was already opened a second time.
+    var multipathLeg: MultipathLeg?
     /// The UDP side of a `.datagrams` connection.
     var datagrams: DatagramLeg?
     /// The LAN side of a `.lanDatagrams` connection.
@@ -53,6 +56,13 @@ struct RelayConnection {
         deadline = now
         lastActivity = now
     }
+}
+
+/// How to open a connection's MPTCP leg again after the kernel fell back to plain TCP.
+struct MultipathLeg {
+    var peer: SocketAddress
+    var synData: Bool
+    var retried = false
 }
 
 /// The binding a relayed connection holds, enough to release it without a lookup.

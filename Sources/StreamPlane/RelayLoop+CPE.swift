@@ -37,6 +37,17 @@ extension RelayLoop {
     /// has sent so far go out as SYN data (`synData`), else in the first segment after the handshake.
     func startMultipathLeg(_ slot: Int, to peer: SocketAddress, block: PlainModeBlock, synData: Bool,
                            now: ContinuousClock.Instant) {
+        // The block goes out ahead of every accepted byte; what rides in the SYN counts as sent.
+        connections[slot].toUpstream.pending = block.encoded()
+        guard takeFirstBytes(slot, now: now) else { return }
+        connections[slot].multipathLeg = MultipathLeg(peer: peer, synData: synData)
+        connectMultipathLeg(slot, now: now)
+    }
+
+    /// Opens the MPTCP socket of `slot`'s leg and connects it, with `pending` as SYN data if asked.
+    private func connectMultipathLeg(_ slot: Int, now: ContinuousClock.Instant) {
+        guard let leg = connections[slot].multipathLeg else { return finish(slot, .localError(.invalidArgument), now: now) }
+        let peer = leg.peer
         let upstream: Socket
         do throws(Errno) {
             upstream = try Socket.stream(family: peer.family, protocolNumber: Socket.mptcp)
@@ -53,10 +64,30 @@ extension RelayLoop {
             return finish(slot, .localError(error), now: now)
         }
         connections[slot].upstream = upstream
-        // The block goes out ahead of every accepted byte; what rides in the SYN counts as sent.
-        connections[slot].toUpstream.pending = block.encoded()
-        guard takeFirstBytes(slot, now: now) else { return }
-        startConnect(slot, to: peer, synData: synData ? connections[slot].toUpstream.pending : nil, now: now)
+        startConnect(slot, to: peer, synData: leg.synData ? connections[slot].toUpstream.pending : nil, now: now)
+    }
+
+    /// The leg's handshake ended in plain TCP: Linux falls back when the SYN's data was not
+    /// acknowledged (the SYN was lost and resent without it, or the far end's Fast Open queue was
+    /// full; FACTS.md 2), and the far end refuses plain TCP. Nothing but `pending` went out, so
+    /// the leg is opened once more with the same bytes; a second fallback resets the accepted side.
+    /// False when the leg is MPTCP and the connection goes on.
+    func reopenFallenBackLeg(_ slot: Int, now: ContinuousClock.Instant) -> Bool {
+        guard !multipathIsDownstream(slot), let leg = connections[slot].multipathLeg,
+              !connections[slot].upstream.isMultipath() else { return false }
+        guard !leg.retried else {
+            counters.add(.multipathLegFallbacks)
+            logConnectionError("MPTCP leg for \(connections[slot].peer) fell back to plain TCP twice; resetting")
+            finish(slot, .refused, now: now)
+            return true
+        }
+        counters.add(.multipathLegRetries)
+        connections[slot].upstream.abort()
+        connections[slot].upstream = Socket(rawValue: -1)
+        connections[slot].multipathLeg?.retried = true
+        connections[slot].toUpstream.pendingSent = 0
+        connectMultipathLeg(slot, now: now)
+        return true
     }
 
     /// Most LAN bytes sent with the block: block and bytes fit one segment (and a SYN's data).

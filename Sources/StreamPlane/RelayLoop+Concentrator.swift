@@ -167,8 +167,11 @@ extension RelayLoop {
     /// The upstream socket became writable (or failed) while connecting.
     func finishConnect(_ slot: Int, now: ContinuousClock.Instant) {
         if let error = connections[slot].upstream.pendingError() {
+            // A fallen-back leg may already carry the far end's refusal (a reset) when the loop sees it.
+            if error == .connectionReset, reopenFallenBackLeg(slot, now: now) { return }
             return connectFailed(slot, error, now: now)
         }
+        if reopenFallenBackLeg(slot, now: now) { return }
         counters.add(.upstreamConnected)
         if connections[slot].inbound { counters.add(.inboundConnected) }
         // A block sent upstream (the CPE's, the concentrator's inbound one): what the accepted side

@@ -28,6 +28,9 @@ public enum StreamCounter: Int, CounterName {
     /// Connections that waited for their client's first bytes (`--first-bytes-wait`); of those,
     /// ones whose wait ran out (server-first protocols, slow clients).
     case firstBytesWaits, firstBytesWaitsExpired
+    /// MPTCP legs that fell back to plain TCP during their handshake (SYN data not acknowledged:
+    /// a lost SYN) and were opened again; of those, ones that fell back twice (the client is reset).
+    case multipathLegRetries, multipathLegFallbacks
     /// Stalled MPTCP sends nudged by re-setting TCP_NODELAY (`RelayLoop.kickStalledMultipathSend`).
     case multipathPushKicks
     /// Inbound connections (draft 4.4.2): accepted on an inbound listener (an Internet host's
@@ -98,6 +101,8 @@ public enum StreamCounter: Int, CounterName {
         case .synDataConnections: "syn_data_connections"
         case .firstBytesWaits: "first_bytes_waits"
         case .firstBytesWaitsExpired: "first_bytes_waits_expired"
+        case .multipathLegRetries: "mptcp_leg_retries"
+        case .multipathLegFallbacks: "mptcp_leg_fallbacks"
         case .multipathPushKicks: "mptcp_push_kicks"
         case .inboundAccepted: "inbound_accepted"
         case .inboundRefusedUnmapped: "inbound_refused_unmapped"
@@ -165,6 +170,8 @@ public enum StreamCounter: Int, CounterName {
         case .synDataConnections: "MPTCP connections opened with the PM block carried as TCP Fast Open SYN data."
         case .firstBytesWaits: "Connections that waited up to --first-bytes-wait for the client's first bytes before opening the MPTCP leg."
         case .firstBytesWaitsExpired: "First-bytes waits that ran out with nothing received (server-first protocols, slow clients); the leg opened anyway."
+        case .multipathLegRetries: "MPTCP legs opened again because the kernel fell back to plain TCP in the handshake (SYN data not acknowledged, e.g. a lost SYN); the far end refuses plain TCP."
+        case .multipathLegFallbacks: "MPTCP legs that fell back to plain TCP in their handshake on the second attempt too; the accepted side was reset."
         case .multipathPushKicks: "Stalled MPTCP sends nudged by setting TCP_NODELAY again after 500 ms without progress (a Linux 6.18 workaround)."
         case .inboundAccepted: "Inbound connections past the admission checks (an Internet host's at the concentrator, the concentrator's at the CPE)."
         case .inboundRefusedUnmapped: "Concentrator: inbound connections reset because no mapping covers the pool address and port, or its FILTER refuses the remote."

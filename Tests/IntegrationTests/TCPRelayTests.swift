@@ -140,6 +140,43 @@ import Testing
         }
     }
 
+    /// A lost SYN on the access link: Linux resends the SYN without its data, and when the
+    /// SYN-ACK does not acknowledge that data the MPTCP client falls back to plain TCP, which the
+    /// concentrator refuses. The CPE opens the leg once more, so the LAN host only sees the delay.
+    /// Every other SYN carrying data is dropped at the concentrator (the resent one has none).
+    @Test func aLostSYNCostsAResendNotTheConnection() async throws {
+        try await Testbed.with("synloss", rate: nil) { bed in
+            try bed.startConcentrator()
+            try bed.startCPE()
+            try bed.startServer(port: 8086, arguments: ["--send", "100000", "--verify"])
+            let dropFirst = ["INPUT", "-p", "tcp", "-d", "198.51.100.1", "--dport", "5000", "--tcp-flags", "SYN,ACK", "SYN",
+                             "-m", "length", "--length", "72:65535", "-m", "statistic", "--mode", "nth", "--every", "2",
+                             "--packet", "0", "-j", "DROP"]
+            let added = try bed.run(bed.conc, ["iptables", "-A"] + dropFirst, timeout: 10)
+            try #require(added.status == 0, "iptables: \(added.output)")
+            let connections = 4
+            let client = try bed.run(bed.lan, ["python3", "\(Testbed.tools)/peer.py", "client", "--connect", Testbed.serverV4,
+                                              "--port", "8086", "--send", "100000", "--connections", "\(connections)",
+                                              "--timeout", "30"], timeout: 60)
+            #expect(client.status == 0, "client: \(client.output.suffix(2000))")
+            let expected = try bed.run(nil, ["python3", "\(Testbed.tools)/peer.py", "expected", "100000"])
+                .output.trimmingCharacters(in: .whitespacesAndNewlines)
+            let records = PeerRecord.parse(client.output)
+            #expect(records.count == connections && records.allSatisfy { $0.received == 100_000 && $0.received_sha256 == expected })
+            _ = bed.waitFor(10) { PeerRecord.parse(bed.serverLog(port: 8086)).count >= connections }
+            let served = PeerRecord.parse(bed.serverLog(port: 8086))
+            #expect(served.count == connections && served.allSatisfy { $0.received == 100_000 && $0.first_difference == nil })
+            let dropped = try bed.run(bed.conc, ["iptables", "-L", "INPUT", "-v", "-x", "-n"], timeout: 10).output
+            let cpe = try bed.stats(concentrator: false)
+            let concentrator = try bed.stats()
+            // Each connection lost its first SYN and fell back once; the second attempt stayed MPTCP.
+            #expect(cpe["mptcp_leg_retries"] == connections, "CPE: \(cpe.filter { $0.value != 0 }) iptables: \(dropped)")
+            #expect(cpe["mptcp_leg_fallbacks"] == 0)
+            #expect(concentrator["accept_refused_not_mptcp"] == connections)
+            #expect(concentrator["closed_normally"] == connections && concentrator["mptcp_fallback"] == 0)
+        }
+    }
+
     /// Two links shaped to the same rate: one connection gets at least 90% of their sum, as the
     /// goodput the server sees once set-up, MP_JOIN and slow start are over (after 12 MiB). On
     /// the two-fibres profile (2 and 3 ms one-way): with zero delay the host's BBR sees a 16 us
