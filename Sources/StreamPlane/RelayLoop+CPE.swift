@@ -67,14 +67,17 @@ extension RelayLoop {
         startConnect(slot, to: peer, synData: leg.synData ? connections[slot].toUpstream.pending : nil, now: now)
     }
 
-    /// The leg's handshake ended in plain TCP: Linux falls back when the SYN's data was not
+    /// The leg's handshake ends in plain TCP: Linux falls back when the SYN's data was not
     /// acknowledged (the SYN was lost and resent without it, or the far end's Fast Open queue was
-    /// full; FACTS.md 2), and the far end refuses plain TCP. Nothing but `pending` went out, so
-    /// the leg is opened once more with the same bytes; a second fallback resets the accepted side.
-    /// False when the leg is MPTCP and the connection goes on.
+    /// full; FACTS.md 2), and the far end refuses plain TCP. TCP_IS_MPTCP may still say MPTCP when
+    /// the connect completes, so unacknowledged SYN data counts as the fallback it leads to.
+    /// Nothing but `pending` went out, so the leg is opened once more with the same bytes; a second
+    /// fallback resets the accepted side. False when the leg is MPTCP and the connection goes on.
     func reopenFallenBackLeg(_ slot: Int, now: ContinuousClock.Instant) -> Bool {
-        guard !multipathIsDownstream(slot), let leg = connections[slot].multipathLeg,
-              !connections[slot].upstream.isMultipath() else { return false }
+        guard !multipathIsDownstream(slot), let leg = connections[slot].multipathLeg else { return false }
+        let upstream = connections[slot].upstream
+        let synDataLost = connections[slot].toUpstream.pendingSent > 0 && upstream.synDataAcknowledged() == false
+        guard synDataLost || !upstream.isMultipath() else { return false }
         guard !leg.retried else {
             counters.add(.multipathLegFallbacks)
             logConnectionError("MPTCP leg for \(connections[slot].peer) fell back to plain TCP twice; resetting")

@@ -66,7 +66,6 @@ public struct Socket: Hashable, Sendable {
         return value
     }
 
-    /// The pending error of a non-blocking connect (SO_ERROR), nil when it succeeded.
     /// The socket's protocol (SO_PROTOCOL): an MPTCP listener hands out a plain TCP socket
     /// (`IPPROTO_TCP`) for a connection whose SYN carried no MP_CAPABLE.
     public func protocolNumber() throws(Errno) -> Int32 {
@@ -78,6 +77,17 @@ public struct Socket: Hashable, Sendable {
         ((try? option(level: Int32(IPPROTO_TCP), name: PLAINMODE_TCP_IS_MPTCP)) ?? 0) != 0
     }
 
+    /// Whether the peer acknowledged the data this socket sent in its SYN (TCP_INFO `tcpi_options`
+    /// has TCPI_OPT_SYN_DATA; an MPTCP socket answers for its first subflow). nil when unknown.
+    public func synDataAcknowledged() -> Bool? {
+        // The first 8 bytes of struct tcp_info; `tcpi_options` is byte 5.
+        var head: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: head))
+        guard getsockopt(rawValue, Int32(IPPROTO_TCP), PLAINMODE_TCP_INFO, &head, &length) == 0, length >= 6 else { return nil }
+        return head.5 & UInt8(PLAINMODE_TCPI_OPT_SYN_DATA) != 0
+    }
+
+    /// The pending error of a non-blocking connect (SO_ERROR), nil when it succeeded.
     public func pendingError() -> Errno? {
         let code = (try? option(level: SOL_SOCKET, name: SO_ERROR)) ?? EIO
         return code == 0 ? nil : Errno(rawValue: code)

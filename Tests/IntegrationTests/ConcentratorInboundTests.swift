@@ -107,6 +107,36 @@ import WireFormat
         }
     }
 
+    /// A lost SYN on the concentrator's MPTCP leg to the CPE: resent without its data, the
+    /// handshake falls back to plain TCP, which the CPE refuses; the concentrator opens the leg
+    /// once more with the same block and bytes. Every other SYN carrying data to the CPE is dropped
+    /// (73 bytes and more: an MP_CAPABLE SYN without data has 64, an MP_JOIN SYN 72).
+    @Test func aLostSYNTowardsTheCPECostsAResendNotTheConnection() async throws {
+        try await Testbed.with("inbsynloss", profile: "dsl-lte") { bed in
+            try bed.cpeNetForInbound()
+            try bed.concentratorNet(["--inbound", Self.inboundListen])
+            try bed.startCPE(Testbed.inboundCPEArguments(forwards: ["8094/tcp=192.0.2.2:8094"]))
+            try bed.startLANServer(port: 8094, arguments: ["--mode", "echo"])
+            let plane = try Self.startConcentratorPlane(in: bed.conc, mappings: FixedMappings([
+                InboundRoute(subscriber: SubscriberID("198.51.100.2"), cpeAddress: IPAddress("198.51.100.2")!,
+                             external: Endpoint(address: IPAddress(Self.external)!, port: 8094),
+                             internal: Endpoint(address: IPAddress("192.0.2.2")!, port: 8094)),
+            ]))
+            defer { plane.stop() }
+            let added = try bed.run(bed.cpe, ["iptables", "-A", "INPUT", "-p", "tcp", "--dport", "\(Testbed.cpeInboundPort)",
+                                              "--tcp-flags", "SYN,ACK", "SYN", "-m", "length", "--length", "73:65535",
+                                              "-m", "statistic", "--mode", "nth", "--every", "2", "--packet", "0", "-j", "DROP"], timeout: 10)
+            try #require(added.status == 0, "iptables: \(added.output)")
+            for _ in 0..<4 {
+                try Self.exchange(bed, address: Self.external, port: 8094, lanPort: 8094, bytes: 100_000)
+            }
+            let stats = Dictionary(uniqueKeysWithValues: plane.counterTotals().map { ($0.name, $0.value) })
+            #expect(stats["mptcp_leg_retries"] == 4, "\(stats.filter { $0.value != 0 })")
+            #expect(stats["mptcp_leg_fallbacks"] == 0 && stats["inbound_connected"] == 4 && stats["closed_normally"] == 4)
+            #expect(try bed.stats(concentrator: false)["inbound_refused_not_mptcp"] == 4)
+        }
+    }
+
     /// `ttfb.py serve` (100-byte request, 100-byte reply) in `namespace`.
     static func startExchangeServer(_ bed: Testbed, in namespace: String, address: String, port: Int) throws {
         try bed.spawn("ttfb-\(port)", in: namespace, ["python3", "\(Testbed.tools)/ttfb.py", "serve", "--listen", address,

@@ -143,14 +143,15 @@ import Testing
     /// A lost SYN on the access link: Linux resends the SYN without its data, and when the
     /// SYN-ACK does not acknowledge that data the MPTCP client falls back to plain TCP, which the
     /// concentrator refuses. The CPE opens the leg once more, so the LAN host only sees the delay.
-    /// Every other SYN carrying data is dropped at the concentrator (the resent one has none).
+    /// Every other SYN carrying data is dropped at the concentrator (the resent one has none): IPv4
+    /// SYNs of 73 bytes and more; an MP_CAPABLE SYN without data has 64, an MP_JOIN SYN 72.
     @Test func aLostSYNCostsAResendNotTheConnection() async throws {
         try await Testbed.with("synloss", rate: nil) { bed in
             try bed.startConcentrator()
             try bed.startCPE()
             try bed.startServer(port: 8086, arguments: ["--send", "100000", "--verify"])
             let dropFirst = ["INPUT", "-p", "tcp", "-d", "198.51.100.1", "--dport", "5000", "--tcp-flags", "SYN,ACK", "SYN",
-                             "-m", "length", "--length", "72:65535", "-m", "statistic", "--mode", "nth", "--every", "2",
+                             "-m", "length", "--length", "73:65535", "-m", "statistic", "--mode", "nth", "--every", "2",
                              "--packet", "0", "-j", "DROP"]
             let added = try bed.run(bed.conc, ["iptables", "-A"] + dropFirst, timeout: 10)
             try #require(added.status == 0, "iptables: \(added.output)")
